@@ -1,0 +1,3 @@
+//! ringbolt facade.
+
+pub use ringbolt_sync as sync;
