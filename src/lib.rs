@@ -1,3 +1,9 @@
-//! ringbolt facade.
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 
+pub use ringbolt_runtime::{
+    buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, JoinError,
+    JoinHandle, Runtime, RuntimeMetrics, SharedFd,
+};
 pub use ringbolt_sync as sync;

@@ -1,1 +1,24 @@
-//! ringbolt-runtime.
+//! ringbolt-runtime: the io_uring driver, executor, tasks, timers and
+//! blocking pool of ringbolt.
+//!
+//! Most users depend on the facade crate `ringbolt`, which re-exports this
+//! crate's public items. See the [`driver`] module docs (in the source) for
+//! the op lifecycle and the invariant the whole runtime keeps: memory the
+//! kernel may still write is never freed.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod blocking;
+pub mod buf;
+mod driver;
+mod executor;
+mod fd;
+pub mod op;
+mod runtime;
+mod sys;
+pub mod task;
+pub mod time;
+
+pub use fd::SharedFd;
+pub use runtime::{run, Builder, Runtime, RuntimeMetrics};
+pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};

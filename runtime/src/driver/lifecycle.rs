@@ -1,0 +1,36 @@
+//! The state of one in-flight operation, as stored in the driver's slab.
+
+use std::task::Waker;
+
+/// Data of an operation whose future was dropped before its completion
+/// arrived. It is kept alive (and so is every buffer the kernel may still
+/// write) until the CQE is reaped; then [`Orphan::complete`] releases
+/// whatever the late result carries (for example a file descriptor that an
+/// `openat` or `accept` returned after nobody wanted it any more).
+pub(crate) trait Orphan: Send {
+    /// Called once with the late completion; the data is dropped afterwards.
+    fn complete(&mut self, res: i32, flags: u32);
+}
+
+/// Where an operation is in its life. The SQE's `user_data` is the slab key
+/// of its `Lifecycle`.
+pub(crate) enum Lifecycle {
+    /// Submitted; the future that owns the data waits with this waker.
+    Waiting(Waker),
+    /// The CQE arrived; the future has not collected it yet.
+    Completed { res: i32, flags: u32 },
+    /// The future was dropped; the data lives here until the CQE arrives.
+    Orphaned(Box<dyn Orphan>),
+}
+
+impl std::fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lifecycle::Waiting(_) => f.write_str("Waiting"),
+            Lifecycle::Completed { res, flags } => {
+                write!(f, "Completed {{ res: {res}, flags: {flags:#x} }}")
+            }
+            Lifecycle::Orphaned(_) => f.write_str("Orphaned"),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The io_uring driver: one ring per worker thread and the lifecycle of every
+//! operation on it.
+//!
+//! # The op lifecycle
+//!
+//! An operation is a value implementing [`OpCode`](crate::op::OpCode) held
+//! by an [`Op`](crate::op::Op) future. The first poll builds its SQE,
+//! allocates a slot in this driver's [`Slab`] and uses the slot's key as the
+//! SQE's `user_data`. From then on the slot says where the operation is:
+//!
+//! ```text
+//!   poll ──► Waiting(waker) ──CQE──► Completed{res,flags} ──poll──► (slot freed, data returned)
+//!               │
+//!             drop of the Op before the CQE
+//!               ▼
+//!            Orphaned(data) ──CQE──► Orphan::complete(res) then data dropped, slot freed
+//! ```
+//!
+//! # The invariant
+//!
+//! **Memory the kernel may still write is never freed.** The op's data
+//! (buffers, paths, socket addresses) is owned by the `Op` future while it
+//! waits. If the future is dropped before the CQE arrives, the data moves
+//! into the slot (`Orphaned`), an `IORING_OP_ASYNC_CANCEL` is submitted for
+//! the key, and the data is freed only when the op's own CQE is reaped. The
+//! `OpCode` contract requires every pointer in an SQE to point into heap
+//! memory owned by the op (or `'static` memory), so moving the data into the
+//! slot does not move what the kernel sees.
+//!
+//! File descriptors that a late completion returns (an `openat` or `accept`
+//! that finished after its future was dropped) are closed by
+//! `Orphan::complete`, so every descriptor is closed exactly once.
+//!
+//! When the driver itself is dropped, every in-flight op is cancelled and the
+//! driver waits for all of their CQEs before the ring is closed. Ops still
+//! owned by live futures then hold data the kernel no longer references.
+//!
+//! # The loop's contract with the ring
+//!
+//! SQEs are only pushed into the submission queue by `Op` polls; they reach
+//! the kernel in the single `io_uring_enter` of the next loop iteration,
+//! which also waits for completions (with the next timer deadline as its
+//! timeout, IORING_ENTER_EXT_ARG). A full SQ is flushed with an extra enter
+//! and the push retried: no SQE is ever dropped. The CQ is drained in one
+//! pass; the wakers are collected and woken only after the driver's borrow is
+//! released, so no user code runs while the ring is borrowed.
+//!
+//! With IORING_SETUP_DEFER_TASKRUN (the default when the kernel has it) the
+//! kernel posts completions only when this thread enters the ring with
+//! GETEVENTS, so the loop enters even when it has nothing to submit whenever
+//! the kernel's TASKRUN flag says work is pending.
+
+mod lifecycle;
+mod setup;
+
+use std::io;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
+use slab::Slab;
+
+pub(crate) use lifecycle::{Lifecycle, Orphan};
+pub(crate) use setup::{Features, RingConfig};
+
+/// `user_data` of the cancel SQEs: their CQEs carry nothing we need.
+const CANCEL_KEY: u64 = u64::MAX;
+/// `user_data` of the always-armed read of the wake-up eventfd.
+const EVENTFD_KEY: u64 = u64::MAX - 1;
+
+/// Counters kept by the driver (read by the runtime's metrics).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DriverStats {
+    /// Calls to `io_uring_enter`.
+    pub(crate) enters: u64,
+    /// Operations pushed into the SQ (internal ones excluded).
+    pub(crate) submitted: u64,
+    /// Completions reaped for operations (internal ones excluded).
+    pub(crate) completed: u64,
+    /// Operations whose future was dropped before completion.
+    pub(crate) cancelled: u64,
+    /// Times a push found the SQ full and flushed it first.
+    pub(crate) sq_full: u64,
+    /// Times the kernel reported completions waiting in its overflow list.
+    pub(crate) cq_overflow: u64,
+    /// Completions the kernel dropped (only without IORING_FEAT_NODROP).
+    pub(crate) cq_dropped: u64,
+}
+
+/// The ring of one worker and the slab of its in-flight operations.
+pub(crate) struct Driver {
+    ring: IoUring,
+    ops: Slab<Lifecycle>,
+    /// Ops in the slab whose CQE has not arrived yet.
+    in_flight: usize,
+    features: Features,
+    eventfd: RawFd,
+    /// The eventfd read writes here; boxed so it never moves.
+    eventfd_buf: Box<[u8; 8]>,
+    eventfd_armed: bool,
+    /// Set by `cancel_all_and_wait`: the eventfd read is not re-armed.
+    shutting_down: bool,
+    /// Wakers collected by a reap done inside a push (SQ full); woken by
+    /// the loop once the driver is no longer borrowed.
+    pending_wakers: Vec<Waker>,
+    /// Data of orphaned ops that completed; dropped outside the borrow.
+    finished_orphans: Vec<Box<dyn Orphan>>,
+    stats: DriverStats,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("in_flight", &self.in_flight)
+            .field("features", &self.features)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one reap found.
+#[derive(Debug, Default)]
+pub(crate) struct Reaped {
+    /// The wake-up eventfd fired: the remote queue has work.
+    pub(crate) remote_wake: bool,
+}
+
+impl Driver {
+    /// Creates the ring; `eventfd` is the worker's wake-up descriptor, which
+    /// must stay open as long as the driver lives.
+    pub(crate) fn new(cfg: &RingConfig, eventfd: RawFd) -> io::Result<Driver> {
+        let (ring, features) = setup::build_ring(cfg)?;
+        // Registering the ring fd saves an fd lookup on every enter; it is an
+        // optimisation only, so a kernel without it is fine.
+        let _ = ring.submitter().register_ring_fd();
+        let mut driver = Driver {
+            ring,
+            ops: Slab::with_capacity(cfg.sq_entries as usize),
+            in_flight: 0,
+            features,
+            eventfd,
+            eventfd_buf: Box::new([0; 8]),
+            eventfd_armed: false,
+            shutting_down: false,
+            pending_wakers: Vec::new(),
+            finished_orphans: Vec::new(),
+            stats: DriverStats::default(),
+        };
+        driver.arm_eventfd()?;
+        Ok(driver)
+    }
+
+    /// The features found at start-up.
+    pub(crate) fn features(&self) -> &Features {
+        &self.features
+    }
+
+    /// The driver's counters.
+    pub(crate) fn stats(&self) -> &DriverStats {
+        &self.stats
+    }
+
+    /// Ops submitted whose completion has not been reaped.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Submits `sqe` for an op whose future waits with `waker`; returns the
+    /// slab key. Nothing is pushed when an error is returned.
+    ///
+    /// # Safety
+    ///
+    /// Every buffer the SQE points to must stay valid (and, for the kernel's
+    /// writes, exclusively owned) until the op's CQE is reaped, also when the
+    /// future that owns it is dropped: the caller hands its data to
+    /// [`Driver::orphan`] in that case.
+    pub(crate) unsafe fn submit(&mut self, sqe: squeue::Entry, waker: Waker) -> io::Result<usize> {
+        let key = self.ops.insert(Lifecycle::Waiting(waker));
+        let sqe = sqe.user_data(key as u64);
+        // SAFETY: the caller guarantees the SQE's buffers outlive the op.
+        if let Err(e) = unsafe { self.push(&sqe) } {
+            self.ops.remove(key);
+            return Err(e);
+        }
+        self.in_flight += 1;
+        self.stats.submitted += 1;
+        Ok(key)
+    }
+
+    /// Pushes an SQE, flushing the SQ (and reaping, if the kernel is busy)
+    /// as often as needed to make room. Never drops the SQE.
+    ///
+    /// # Safety
+    ///
+    /// As for [`squeue::SubmissionQueue::push`]: the SQE's buffers must stay
+    /// valid until its completion.
+    unsafe fn push(&mut self, sqe: &squeue::Entry) -> io::Result<()> {
+        loop {
+            // SAFETY: forwarded from this function's contract.
+            if unsafe { self.ring.submission().push(sqe) }.is_ok() {
+                return Ok(());
+            }
+            self.stats.sq_full += 1;
+            self.flush()?;
+        }
+    }
+
+    /// Submits what is queued now, without waiting; used when the SQ is full.
+    fn flush(&mut self) -> io::Result<()> {
+        loop {
+            match self.enter_raw(0, None) {
+                Ok(()) => return Ok(()),
+                // The kernel could not take SQEs while its CQ overflow list is
+                // non-empty: drain the CQ and try again.
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    let mut wakers = std::mem::take(&mut self.pending_wakers);
+                    self.reap(&mut wakers);
+                    self.pending_wakers = wakers;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+            if !self.ring.submission().is_full() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One `io_uring_enter` that submits the SQ and reaps what the kernel has.
+    /// `min_complete` 0 never blocks; 1 waits for a completion, at most
+    /// `timeout` when given.
+    fn enter_raw(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+        let to_submit = self.ring.submission().len() as u32;
+        self.stats.enters += 1;
+        let submitter = self.ring.submitter();
+        let flags = EnterFlags::GETEVENTS.bits();
+        let res = match timeout {
+            Some(t) if min_complete > 0 && self.features.ext_arg => {
+                let ts = types::Timespec::from(t);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                // SAFETY: `args` is a valid io_uring_getevents_arg (the crate's
+                // SubmitArgs is repr(transparent) over it) that lives across
+                // the call; EXT_ARG tells the kernel to read it as such.
+                unsafe {
+                    submitter.enter(
+                        to_submit,
+                        min_complete,
+                        flags | EnterFlags::EXT_ARG.bits(),
+                        Some(&args),
+                    )
+                }
+            }
+            // SAFETY: no argument pointer is passed; flags are plain GETEVENTS.
+            _ => unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) },
+        };
+        res.map(|_| ())
+    }
+
+    /// The loop's one enter per iteration: submit everything queued and, when
+    /// `wait`, sleep until a completion or `timeout`. Skips the syscall when
+    /// there is nothing to submit, no waiting is wanted and the kernel has no
+    /// deferred work for us.
+    pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        let mut sq = self.ring.submission();
+        sq.sync();
+        let idle = sq.is_empty();
+        let cq_overflow = sq.cq_overflow();
+        let taskrun = sq.taskrun();
+        drop(sq);
+        if cq_overflow {
+            self.stats.cq_overflow += 1;
+        }
+        if !wait && idle && !cq_overflow && !(self.features.defer_taskrun && taskrun) {
+            return Ok(());
+        }
+        match self.enter_raw(u32::from(wait), timeout) {
+            Ok(()) => Ok(()),
+            Err(e) => match e.raw_os_error() {
+                // Timed out, interrupted by a signal, or the CQ overflow list
+                // must be drained first: all are normal here.
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Copies every CQE out of the ring, updating the slots; wakers to wake
+    /// are appended to `wakers` (woken by the caller after the driver borrow
+    /// is released).
+    pub(crate) fn reap(&mut self, wakers: &mut Vec<Waker>) -> Reaped {
+        let mut reaped = Reaped::default();
+        wakers.append(&mut self.pending_wakers);
+        let mut cq = self.ring.completion();
+        cq.sync();
+        let dropped = u64::from(cq.overflow());
+        for cqe in &mut cq {
+            let (user_data, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+            match user_data {
+                CANCEL_KEY => {}
+                EVENTFD_KEY => {
+                    self.eventfd_armed = false;
+                    reaped.remote_wake = true;
+                }
+                key => {
+                    let key = key as usize;
+                    let Some(slot) = self.ops.get_mut(key) else {
+                        continue;
+                    };
+                    self.in_flight -= 1;
+                    self.stats.completed += 1;
+                    match std::mem::replace(slot, Lifecycle::Completed { res, flags }) {
+                        Lifecycle::Waiting(waker) => wakers.push(waker),
+                        Lifecycle::Orphaned(mut data) => {
+                            self.ops.remove(key);
+                            data.complete(res, flags);
+                            self.finished_orphans.push(data);
+                        }
+                        Lifecycle::Completed { .. } => {}
+                    }
+                }
+            }
+        }
+        drop(cq);
+        if dropped > self.stats.cq_dropped {
+            self.stats.cq_dropped = dropped;
+        }
+        if !self.eventfd_armed && !self.shutting_down {
+            // A failure here leaves remote wakes to the next iteration's
+            // re-arm; the loop never sleeps without a timeout on it.
+            let _ = self.arm_eventfd();
+        }
+        reaped
+    }
+
+    /// Data of orphaned ops whose CQE arrived, to be dropped by the caller
+    /// outside the driver borrow (a buffer's `Drop` may be user code).
+    pub(crate) fn take_finished_orphans(&mut self) -> Vec<Box<dyn Orphan>> {
+        std::mem::take(&mut self.finished_orphans)
+    }
+
+    /// Polls the slot `key`: the result if the CQE arrived (the slot is
+    /// freed), else the waker is updated.
+    pub(crate) fn poll_op(&mut self, key: usize, cx: &mut Context<'_>) -> Poll<(i32, u32)> {
+        match self.ops.get_mut(key) {
+            Some(Lifecycle::Completed { res, flags }) => {
+                let out = (*res, *flags);
+                self.ops.remove(key);
+                Poll::Ready(out)
+            }
+            Some(Lifecycle::Waiting(waker)) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+            // An op's key is only freed by its own future or after its orphan
+            // completed; reaching here means a key was misused.
+            Some(Lifecycle::Orphaned(_)) | None => Poll::Ready((-libc::ECANCELED, 0)),
+        }
+    }
+
+    /// The future of op `key` was dropped: keep `data` until the CQE arrives
+    /// and ask the kernel to cancel the op. If the CQE already arrived the
+    /// data is released at once.
+    pub(crate) fn orphan(&mut self, key: usize, mut data: Box<dyn Orphan>) {
+        match self.ops.get_mut(key) {
+            Some(Lifecycle::Completed { res, flags }) => {
+                let (res, flags) = (*res, *flags);
+                self.ops.remove(key);
+                data.complete(res, flags);
+                self.finished_orphans.push(data);
+            }
+            Some(slot @ Lifecycle::Waiting(_)) => {
+                *slot = Lifecycle::Orphaned(data);
+                self.stats.cancelled += 1;
+                self.cancel(key as u64);
+            }
+            Some(Lifecycle::Orphaned(_)) | None => self.finished_orphans.push(data),
+        }
+    }
+
+    /// Submits an ASYNC_CANCEL for `user_data`. Best effort: if it cannot be
+    /// queued the op still completes on its own and its data is kept until then.
+    fn cancel(&mut self, user_data: u64) {
+        let sqe = opcode::AsyncCancel::new(user_data)
+            .build()
+            .user_data(CANCEL_KEY);
+        // SAFETY: an ASYNC_CANCEL SQE points to no memory.
+        let _ = unsafe { self.push(&sqe) };
+    }
+
+    /// Arms the read of the wake-up eventfd.
+    fn arm_eventfd(&mut self) -> io::Result<()> {
+        let sqe = opcode::Read::new(types::Fd(self.eventfd), self.eventfd_buf.as_mut_ptr(), 8)
+            .build()
+            .user_data(EVENTFD_KEY);
+        // SAFETY: `eventfd_buf` is a heap box owned by the driver; the driver
+        // does not free it before this read's CQE (see `Drop`), and the
+        // eventfd outlives the driver (the worker's contract in `new`).
+        unsafe { self.push(&sqe)? };
+        self.eventfd_armed = true;
+        Ok(())
+    }
+
+    /// Cancels every in-flight op and waits (at most `limit`) for all of
+    /// their completions. Returns whether everything completed.
+    pub(crate) fn cancel_all_and_wait(&mut self, limit: Duration) -> bool {
+        let keys: Vec<usize> = self
+            .ops
+            .iter()
+            .filter(|(_, s)| !matches!(s, Lifecycle::Completed { .. }))
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            self.cancel(key as u64);
+        }
+        self.shutting_down = true;
+        if self.eventfd_armed {
+            self.cancel(EVENTFD_KEY);
+        }
+        let deadline = std::time::Instant::now() + limit;
+        let mut wakers = Vec::new();
+        while self.in_flight > 0 || self.eventfd_armed {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            if self.enter(true, Some(wait)).is_err() {
+                return false;
+            }
+            self.reap(&mut wakers);
+        }
+        drop(wakers);
+        true
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.cancel_all_and_wait(Duration::from_secs(10)) {
+            // The kernel may still write into orphaned buffers and the
+            // eventfd buffer: leak them rather than free memory in use.
+            tracing::error!(
+                in_flight = self.in_flight,
+                "ringbolt: io_uring ops did not complete within 10 s of shutdown; \
+                 their buffers are leaked"
+            );
+            std::mem::forget(std::mem::take(&mut self.ops));
+            std::mem::forget(std::mem::replace(&mut self.eventfd_buf, Box::new([0; 8])));
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The worker that runs on this thread, if any.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::Worker;
+
+thread_local! {
+    static CURRENT: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with this thread's worker; `None` outside a runtime.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Worker) -> R) -> Option<R> {
+    let ptr = CURRENT.with(Cell::get);
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer was stored by `enter`, whose guard holds an
+    // `Rc` to the worker for as long as the pointer stays set, and it is
+    // reset when the guard drops; the cell is thread-local, so no other
+    // thread sees it. Only shared references are handed out.
+    Some(f(unsafe { &*ptr }))
+}
+
+/// The id of this thread's worker, if any.
+pub(crate) fn current_id() -> Option<u64> {
+    with_current(|w| w.id)
+}
+
+/// Makes `worker` this thread's current worker until the guard drops.
+pub(crate) fn enter(worker: Rc<Worker>) -> EnterGuard {
+    let prev = CURRENT.with(|c| c.replace(Rc::as_ptr(&worker)));
+    EnterGuard {
+        prev,
+        _worker: worker,
+    }
+}
+
+/// Restores the previous current worker on drop.
+pub(crate) struct EnterGuard {
+    prev: *const Worker,
+    _worker: Rc<Worker>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}

@@ -1,0 +1,332 @@
+//! The executor: one worker per thread, running its tasks over its own ring.
+//!
+//! One loop iteration ([`Worker::tick`]):
+//! 1. run up to [`BUDGET`] ready tasks from the local run queue;
+//! 2. one `io_uring_enter`: submit every SQE the tasks pushed and — when no
+//!    task is ready — wait for a completion, with the next timer deadline as
+//!    the timeout;
+//! 3. copy every CQE out, release the driver, wake the waiting tasks;
+//! 4. fire expired timers.
+//!
+//! The budget keeps a task that wakes itself in a tight loop from starving
+//! completions: after `BUDGET` polls the ring gets its turn.
+
+pub(crate) mod context;
+pub(crate) mod registry;
+pub(crate) mod shared;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::blocking::BlockingPool;
+use crate::driver::{Driver, RingConfig};
+use crate::task::{Harness, JoinHandle, Runnable, TaskMeta};
+use crate::time::wheel::Wheel;
+use shared::{Remote, Shared};
+
+/// Tasks polled per loop iteration before the ring gets a turn.
+pub(crate) const BUDGET: usize = 64;
+
+/// How long shutdown waits for the kernel to finish cancelled operations.
+const SHUTDOWN_IO_LIMIT: Duration = Duration::from_secs(10);
+
+static NEXT_WORKER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Counters of one worker's executor.
+#[derive(Debug, Default)]
+pub(crate) struct ExecStats {
+    pub(crate) spawned: Cell<u64>,
+    pub(crate) polls: Cell<u64>,
+    pub(crate) ticks: Cell<u64>,
+}
+
+/// One worker: a ring, a run queue, a timer wheel, and the tasks on them.
+pub(crate) struct Worker {
+    pub(crate) id: u64,
+    pub(crate) driver: RefCell<Driver>,
+    pub(crate) run_queue: RefCell<VecDeque<Runnable>>,
+    pub(crate) timers: RefCell<Wheel<Waker>>,
+    /// Wakers of tasks that are idle (returned `Pending`), so that shutdown
+    /// can reach and cancel every task.
+    pub(crate) tasks: RefCell<Slab<Waker>>,
+    pub(crate) blocking: Arc<BlockingPool>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) stats: ExecStats,
+    /// Scratch space reused by every tick.
+    wakers: RefCell<Vec<Waker>>,
+    remote: RefCell<Vec<Remote>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// Creates the worker's ring and wake-up eventfd.
+    pub(crate) fn new(cfg: &RingConfig, blocking: Arc<BlockingPool>) -> io::Result<Worker> {
+        let id = NEXT_WORKER_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared::new(id, crate::sys::eventfd()?));
+        let driver = Driver::new(cfg, shared.eventfd())?;
+        registry::register(&shared);
+        Ok(Worker {
+            id,
+            driver: RefCell::new(driver),
+            run_queue: RefCell::new(VecDeque::with_capacity(256)),
+            timers: RefCell::new(Wheel::new(Instant::now())),
+            tasks: RefCell::new(Slab::new()),
+            blocking,
+            shared,
+            stats: ExecStats::default(),
+            wakers: RefCell::new(Vec::new()),
+            remote: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Spawns a `Send` future on this worker.
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let harness = Harness::new(future, meta.id);
+        let shared = self.shared.clone();
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(meta)
+            .spawn(move |_| harness, move |r| schedule(&shared, r));
+        self.start(runnable, task)
+    }
+
+    /// Spawns a future that may be `!Send`; it never leaves this thread.
+    pub(crate) fn spawn_local<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let harness = Harness::new(future, meta.id);
+        let shared = self.shared.clone();
+        // SAFETY: async-task requires a `!Send` future's Runnable to be run
+        // and dropped only on the thread that spawned it. The schedule
+        // function sends every Runnable of this task to this worker (its
+        // local queue on this thread, its remote queue from elsewhere), and
+        // only this worker, on this thread, runs or drops queued Runnables;
+        // at shutdown the worker drops every task on this thread before it
+        // closes its remote queue. The schedule function itself is
+        // `Send + Sync + 'static` (it holds an `Arc<Shared>`), and the
+        // future is `'static`.
+        let (runnable, task) = unsafe {
+            async_task::Builder::new()
+                .metadata(meta)
+                .spawn_unchecked(move |_| harness, move |r| schedule(&shared, r))
+        };
+        self.start(runnable, task)
+    }
+
+    fn start<T>(
+        &self,
+        runnable: Runnable,
+        task: async_task::Task<Result<T, crate::task::JoinError>, TaskMeta>,
+    ) -> JoinHandle<T> {
+        self.stats.spawned.set(self.stats.spawned.get() + 1);
+        let waker = runnable.waker();
+        self.run_queue.borrow_mut().push_back(runnable);
+        JoinHandle::new(task, waker)
+    }
+
+    /// Runs one scheduled task (or drops it if it was aborted). A panic
+    /// escaping the task (only possible from its future's `Drop`) is
+    /// contained here: it never takes the worker down.
+    fn run_task(&self, runnable: Runnable) {
+        self.stats.polls.set(self.stats.polls.get() + 1);
+        let meta = runnable.metadata();
+        let (id, location) = (meta.id, meta.location);
+        let result = if runnable.metadata().is_aborted() {
+            catch_unwind(AssertUnwindSafe(|| drop(runnable)))
+        } else {
+            catch_unwind(AssertUnwindSafe(|| {
+                runnable.run();
+            }))
+        };
+        if result.is_err() {
+            tracing::error!(
+                task.id = id,
+                task.spawned_at = %location,
+                "ringbolt: a task's destructor panicked; the panic was contained"
+            );
+        }
+    }
+
+    /// One loop iteration (see the module docs). `main_woken` is the flag of
+    /// the future driven by `block_on`: when set, the ring is not waited on.
+    pub(crate) fn tick(&self, main_woken: &AtomicBool) {
+        self.stats.ticks.set(self.stats.ticks.get() + 1);
+        for _ in 0..BUDGET {
+            let next = self.run_queue.borrow_mut().pop_front();
+            match next {
+                Some(runnable) => self.run_task(runnable),
+                None => break,
+            }
+        }
+        if self.shared.is_notified() {
+            // Opportunistic: pick up remote work without waiting for the
+            // eventfd read to complete (`notified` stays set until then).
+            self.drain_remote();
+        }
+
+        let busy = !self.run_queue.borrow().is_empty() || main_woken.load(Ordering::Acquire);
+        let mut timeout = None;
+        if !busy {
+            if let Some(deadline) = self.timers.borrow().next_deadline() {
+                timeout = Some(deadline.saturating_duration_since(Instant::now()));
+            }
+        }
+        let wait = !busy && timeout != Some(Duration::ZERO);
+
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        let (reaped, orphans) = {
+            let mut driver = self.driver.borrow_mut();
+            if let Err(e) = driver.enter(wait, timeout) {
+                // Only a broken ring gets here (EBADF, EFAULT...).
+                panic!("ringbolt: io_uring_enter failed: {e}");
+            }
+            let reaped = driver.reap(&mut wakers);
+            (reaped, driver.take_finished_orphans())
+        };
+        drop(orphans);
+        if reaped.remote_wake {
+            self.shared.clear_notified();
+            self.drain_remote();
+        }
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        self.fire_timers(&mut wakers);
+        *self.wakers.borrow_mut() = wakers;
+    }
+
+    fn fire_timers(&self, wakers: &mut Vec<Waker>) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        self.timers.borrow_mut().poll(now, |w| wakers.push(w));
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Moves remote messages into the local queue and the driver.
+    fn drain_remote(&self) {
+        let mut msgs = std::mem::take(&mut *self.remote.borrow_mut());
+        self.shared.drain(&mut msgs);
+        let mut orphans = Vec::new();
+        for msg in msgs.drain(..) {
+            match msg {
+                Remote::Task(r) => self.run_queue.borrow_mut().push_back(r),
+                Remote::Orphan { key, data } => {
+                    let mut driver = self.driver.borrow_mut();
+                    driver.orphan(key, data);
+                    orphans.append(&mut driver.take_finished_orphans());
+                }
+            }
+        }
+        *self.remote.borrow_mut() = msgs;
+        drop(orphans);
+    }
+
+    /// Cancels every task (dropping its future on this thread, which cancels
+    /// its in-flight ops), clears the timers, waits for the kernel to finish
+    /// every op, and closes the remote queue. Must run with this worker
+    /// entered as the current one.
+    pub(crate) fn shutdown(&self) {
+        for _ in 0..64 {
+            let idle: Vec<Waker> = self.tasks.borrow().iter().map(|(_, w)| w.clone()).collect();
+            for waker in idle {
+                waker.wake();
+            }
+            self.drain_remote();
+            let queued: Vec<Runnable> = self.run_queue.borrow_mut().drain(..).collect();
+            if queued.is_empty() && self.tasks.borrow().is_empty() {
+                break;
+            }
+            for runnable in queued {
+                if catch_unwind(AssertUnwindSafe(|| drop(runnable))).is_err() {
+                    tracing::error!("ringbolt: a task's destructor panicked during shutdown");
+                }
+            }
+        }
+        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new(Instant::now()));
+        drop(timers);
+        let (done, orphans) = {
+            let mut driver = self.driver.borrow_mut();
+            let done = driver.cancel_all_and_wait(SHUTDOWN_IO_LIMIT);
+            (done, driver.take_finished_orphans())
+        };
+        drop(orphans);
+        if done {
+            registry::unregister(self.id);
+            self.shared.close();
+        } else {
+            tracing::error!(
+                "ringbolt: in-flight io_uring ops did not finish within {:?} of shutdown",
+                SHUTDOWN_IO_LIMIT
+            );
+        }
+    }
+}
+
+/// The schedule function of every task on worker `shared`: the local run
+/// queue when called on the worker's own thread, the remote queue otherwise.
+fn schedule(shared: &Arc<Shared>, runnable: Runnable) {
+    let mut runnable = Some(runnable);
+    context::with_current(|w| {
+        if w.id == shared.id {
+            if let Some(r) = runnable.take() {
+                w.run_queue.borrow_mut().push_back(r);
+            }
+        }
+    });
+    if let Some(r) = runnable {
+        shared.push(Remote::Task(r));
+    }
+}
+
+/// The waker of the future driven by `block_on`.
+pub(crate) struct MainWaker {
+    pub(crate) woken: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl MainWaker {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        MainWaker {
+            woken: AtomicBool::new(true),
+            shared,
+        }
+    }
+}
+
+impl std::task::Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::AcqRel) && context::current_id() != Some(self.shared.id)
+        {
+            self.shared.notify();
+        }
+    }
+}

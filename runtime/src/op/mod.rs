@@ -1,0 +1,237 @@
+//! Operations: one type per io_uring opcode, and the [`Op`] future that
+//! carries one through the driver.
+//!
+//! An operation owns everything the kernel reads or writes (buffers, paths,
+//! socket addresses) and gives it back with the result. Each operation type
+//! lives in its own file with its SQE builder and its synchronous equivalent
+//! (used when the kernel lacks the opcode, and by the thread-pool driver).
+//!
+//! Ops are submitted lazily: the first poll pushes the SQE into the ring of
+//! the thread polling it, and the op stays bound to that ring. The SQE
+//! reaches the kernel with the loop's next `io_uring_enter`, together with
+//! every other op pushed in the same iteration.
+
+mod close;
+mod nop;
+mod read;
+mod write;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use io_uring::squeue;
+
+use crate::driver::Orphan;
+use crate::executor::{context, registry};
+
+pub use close::{close, Close};
+pub use nop::Nop;
+pub use read::Read;
+pub use write::Write;
+
+/// One io_uring operation: its SQE and its synchronous equivalent.
+///
+/// # Safety
+///
+/// Implementors promise that:
+/// - every pointer placed in the SQE built by [`OpCode::sqe`] points into
+///   memory owned by `self` on the heap (or `'static` memory), which stays
+///   valid, at the same address and — for memory the kernel writes — not
+///   accessed by anyone else while `self` lives, **also when `self` is
+///   moved** (the driver moves an op's data into its slab when the future is
+///   dropped early);
+/// - [`OpCode::run_blocking`] does what the SQE does, with the same result
+///   convention, so that either path gives the caller the same answer.
+pub unsafe trait OpCode: Send + Unpin + 'static {
+    /// Builds the SQE (without `user_data`, which the driver sets). Called
+    /// once, on the ring's thread, just before the push.
+    fn sqe(&mut self) -> squeue::Entry;
+
+    /// Performs the operation synchronously (on a blocking-pool thread):
+    /// the non-negative result a CQE would carry, or the error.
+    fn run_blocking(&mut self) -> io::Result<u32>;
+
+    /// Called when the op completed after its future was dropped, with the
+    /// result nobody collected. Ops whose result is a new resource (a file
+    /// descriptor from `openat` or `accept`) release it here.
+    fn orphan_completed(&mut self, res: i32, flags: u32) {
+        let _ = (res, flags);
+    }
+}
+
+/// The outcome of an [`Op`]: the result, the CQE flags and the op's data.
+#[derive(Debug)]
+pub struct Completion<T> {
+    /// The CQE's result: a non-negative value, or the error it encodes
+    /// (with its errno). An error without an errno (`raw_os_error()` is
+    /// `None`) means the op never reached the kernel: no runtime on this
+    /// thread, or the ring refused the submission.
+    pub result: io::Result<u32>,
+    /// The CQE's flags (`IORING_CQE_F_*`).
+    pub flags: u32,
+    /// The operation's data, given back.
+    pub data: T,
+}
+
+/// Turns a CQE result into `io::Result`: the one place where a negative
+/// result becomes an error, keeping its errno.
+pub(crate) fn cqe_result(res: i32) -> io::Result<u32> {
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as u32)
+    }
+}
+
+/// Keeps an orphaned op's data in the driver until its CQE.
+struct Parked<T>(T);
+
+impl<T: OpCode> Orphan for Parked<T> {
+    fn complete(&mut self, res: i32, flags: u32) {
+        self.0.orphan_completed(res, flags);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Unsubmitted,
+    Submitted { worker: u64, key: usize },
+    Done,
+}
+
+/// A future that submits one operation and resolves to its [`Completion`].
+///
+/// Dropping it before completion is always safe: the data is parked in the
+/// driver and freed only after the kernel is done with it, and the kernel is
+/// asked to cancel the operation. Polling it on a thread other than the one
+/// whose ring it was submitted to is a misuse and panics.
+#[derive(Debug)]
+#[must_use = "an Op does nothing until awaited"]
+pub struct Op<T: OpCode> {
+    data: Option<T>,
+    state: State,
+}
+
+impl<T: OpCode> Op<T> {
+    /// Wraps an operation; nothing is submitted until the first poll.
+    pub fn new(data: T) -> Self {
+        Op {
+            data: Some(data),
+            state: State::Unsubmitted,
+        }
+    }
+
+    fn finish(&mut self, result: io::Result<u32>, flags: u32) -> Poll<Completion<T>> {
+        self.state = State::Done;
+        let data = self.data.take().expect("Op polled after completion");
+        Poll::Ready(Completion {
+            result,
+            flags,
+            data,
+        })
+    }
+}
+
+impl<T: OpCode> Future for Op<T> {
+    type Output = Completion<T>;
+
+    #[track_caller]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion<T>> {
+        let this = self.get_mut();
+        match this.state {
+            State::Unsubmitted => {
+                let Some(data) = this.data.as_mut() else {
+                    panic!("Op polled after completion");
+                };
+                let submitted = context::with_current(|w| {
+                    let sqe = data.sqe();
+                    let mut driver = w.driver.borrow_mut();
+                    // SAFETY: the OpCode contract makes every pointer in the
+                    // SQE point into heap memory owned by `data`; `data` stays
+                    // in this Op until the CQE is collected, and if the Op is
+                    // dropped first, `Drop` parks it in the driver until the
+                    // CQE arrives.
+                    unsafe { driver.submit(sqe, cx.waker().clone()) }.map(|key| (w.id, key))
+                });
+                match submitted {
+                    Some(Ok((worker, key))) => {
+                        this.state = State::Submitted { worker, key };
+                        Poll::Pending
+                    }
+                    Some(Err(e)) => this.finish(Err(not_submitted(e)), 0),
+                    None => this.finish(Err(no_runtime()), 0),
+                }
+            }
+            State::Submitted { worker, key } => {
+                let polled = context::with_current(|w| {
+                    (w.id == worker).then(|| w.driver.borrow_mut().poll_op(key, cx))
+                });
+                match polled {
+                    Some(Some(Poll::Ready((res, flags)))) => this.finish(cqe_result(res), flags),
+                    Some(Some(Poll::Pending)) => Poll::Pending,
+                    _ => panic!(
+                        "ringbolt: an I/O operation was polled on a thread other than the one \
+                         whose ring it was submitted to; keep each I/O future on the task that \
+                         started it (tasks never migrate between workers)"
+                    ),
+                }
+            }
+            State::Done => panic!("Op polled after completion"),
+        }
+    }
+}
+
+impl<T: OpCode> Drop for Op<T> {
+    fn drop(&mut self) {
+        let State::Submitted { worker, key } = self.state else {
+            return;
+        };
+        let Some(data) = self.data.take() else {
+            return;
+        };
+        let parked: Box<dyn Orphan> = Box::new(Parked(data));
+        let local = context::with_current(|w| w.id == worker).unwrap_or(false);
+        if local {
+            let orphans = context::with_current(|w| {
+                let mut driver = w.driver.borrow_mut();
+                driver.orphan(key, parked);
+                driver.take_finished_orphans()
+            });
+            // Dropped outside the driver borrow: a buffer's Drop is user code.
+            drop(orphans);
+        } else {
+            // Dropped on another thread: the owner parks the data. If the
+            // owner is gone, its shutdown already reaped every CQE, so the
+            // kernel no longer uses the data and it can be freed here.
+            registry::send_orphan(worker, key, parked);
+        }
+    }
+}
+
+/// Wraps a submission failure so that it carries no errno: the op did not
+/// reach the kernel (see [`Completion::result`]).
+fn not_submitted(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("ringbolt: the ring refused the submission: {e}"),
+    )
+}
+
+/// The error of an op awaited outside any ringbolt runtime.
+pub(crate) fn no_runtime() -> io::Error {
+    io::Error::other(
+        "ringbolt: I/O must run inside a ringbolt runtime (ringbolt::run, Runtime::block_on)",
+    )
+}
+
+/// A future that submits a no-op through the ring and completes when its
+/// CQE arrives: the cost of one round trip through the ring.
+///
+/// # Errors
+///
+/// Only if the ring refuses the submission.
+pub async fn nop() -> io::Result<()> {
+    Op::new(Nop::new()).await.result.map(|_| ())
+}

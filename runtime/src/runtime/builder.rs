@@ -1,0 +1,129 @@
+//! [`Builder`]: runtime configuration, validated before anything starts.
+
+use std::io;
+use std::time::Duration;
+
+use super::Runtime;
+use crate::driver::RingConfig;
+
+/// The largest submission queue the kernel accepts.
+const MAX_RING_ENTRIES: u32 = 32768;
+/// The largest completion queue the kernel accepts.
+const MAX_CQ_ENTRIES: u32 = 2 * MAX_RING_ENTRIES;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = ringbolt_runtime::Builder::new()
+///     .ring_entries(64)
+///     .max_blocking_threads(16)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    ring_entries: u32,
+    cq_entries: Option<u32>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    taskrun_flags: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            ring_entries: 256,
+            cq_entries: None,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            taskrun_flags: true,
+        }
+    }
+}
+
+impl Builder {
+    /// The default configuration: 256 ring entries, up to 512 blocking
+    /// threads kept 10 s when idle.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Submission queue entries of each worker's ring: a power of two from
+    /// 1 to 32768 (default 256). Ops beyond it are not refused: a full queue
+    /// is flushed to the kernel and the push retried.
+    pub fn ring_entries(mut self, n: u32) -> Self {
+        self.ring_entries = n;
+        self
+    }
+
+    /// Completion queue entries: a power of two at least `ring_entries` and
+    /// at most 65536 (default: twice `ring_entries`). Completions beyond it
+    /// wait in the kernel's overflow list (IORING_FEAT_NODROP), never lost.
+    pub fn cq_entries(mut self, n: u32) -> Self {
+        self.cq_entries = Some(n);
+        self
+    }
+
+    /// The most threads the blocking pool starts (default 512, at least 1).
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits
+    /// (default 10 s).
+    pub fn thread_keep_alive(mut self, d: Duration) -> Self {
+        self.keep_alive = d;
+        self
+    }
+
+    /// Whether to try the ring setup flags SINGLE_ISSUER, DEFER_TASKRUN and
+    /// COOP_TASKRUN (default true; they are used only if the kernel has
+    /// them). Switch off to measure or test the plain ring.
+    pub fn taskrun_flags(mut self, on: bool) -> Self {
+        self.taskrun_flags = on;
+        self
+    }
+
+    fn validate(&self) -> io::Result<RingConfig> {
+        let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        let n = self.ring_entries;
+        if n == 0 || !n.is_power_of_two() || n > MAX_RING_ENTRIES {
+            return Err(invalid(format!(
+                "ringbolt: ring_entries must be a power of two from 1 to {MAX_RING_ENTRIES}, got {n}"
+            )));
+        }
+        if let Some(cq) = self.cq_entries {
+            if cq < n || !cq.is_power_of_two() || cq > MAX_CQ_ENTRIES {
+                return Err(invalid(format!(
+                    "ringbolt: cq_entries must be a power of two from ring_entries ({n}) \
+                     to {MAX_CQ_ENTRIES}, got {cq}"
+                )));
+            }
+        }
+        if self.max_blocking_threads == 0 {
+            return Err(invalid(
+                "ringbolt: max_blocking_threads must be at least 1".to_string(),
+            ));
+        }
+        Ok(RingConfig {
+            sq_entries: n,
+            cq_entries: self.cq_entries,
+            taskrun_flags: self.taskrun_flags,
+        })
+    }
+
+    /// Builds the runtime on this thread.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an invalid setting; the ring setup's error
+    /// otherwise, with a message naming the likely cause (a seccomp profile or
+    /// `kernel.io_uring_disabled` for EPERM, an old kernel for ENOSYS, the
+    /// memlock limit for ENOMEM).
+    pub fn build(self) -> io::Result<Runtime> {
+        let cfg = self.validate()?;
+        Runtime::with_config(&cfg, self.max_blocking_threads, self.keep_alive)
+    }
+}

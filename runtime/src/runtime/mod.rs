@@ -1,0 +1,156 @@
+//! [`Runtime`], [`Builder`] and [`run`].
+
+mod builder;
+mod metrics;
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Waker};
+use std::time::Duration;
+
+pub use builder::Builder;
+pub use metrics::RuntimeMetrics;
+
+use crate::blocking::BlockingPool;
+use crate::driver::RingConfig;
+use crate::executor::{context, MainWaker, Worker};
+use crate::task::{JoinHandle, TaskMeta};
+
+/// A ringbolt runtime: one worker (a ring, an executor, a timer wheel) on
+/// the thread that created it, and a blocking pool.
+///
+/// The runtime is `!Send`: its ring belongs to this thread (io_uring's
+/// SINGLE_ISSUER). Tasks and I/O types are `Send`, and wakers work from any
+/// thread. Dropping the runtime cancels every task, waits for the kernel to
+/// finish their in-flight operations (so no buffer is freed while the
+/// kernel may write it), cancels blocking jobs not started yet, and returns.
+#[derive(Debug)]
+pub struct Runtime {
+    worker: Rc<Worker>,
+    blocking: Arc<BlockingPool>,
+}
+
+impl Runtime {
+    /// A runtime with the default configuration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    fn with_config(
+        cfg: &RingConfig,
+        max_blocking: usize,
+        keep_alive: Duration,
+    ) -> io::Result<Runtime> {
+        let blocking = Arc::new(BlockingPool::new(max_blocking, keep_alive));
+        let worker = Rc::new(Worker::new(cfg, blocking.clone())?);
+        Ok(Runtime { worker, blocking })
+    }
+
+    /// Runs `future` to completion on this thread, together with every task
+    /// spawned on this runtime; returns its output. The future need not be
+    /// `Send`.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a ringbolt runtime (nesting would block the
+    /// outer one), and when the ring fails in a way that leaves it unusable.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if context::current_id().is_some() {
+            panic!(
+                "ringbolt: cannot start a runtime from within a runtime; \
+                 await the future or spawn it instead"
+            );
+        }
+        let _guard = context::enter(self.worker.clone());
+        let main = Arc::new(MainWaker::new(self.worker.shared.clone()));
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel) {
+                if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return out;
+                }
+            }
+            self.worker.tick(&main.woken);
+        }
+    }
+
+    /// Spawns a task on this runtime; it runs while the runtime is driven by
+    /// [`Runtime::block_on`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let meta = TaskMeta::new(None, std::panic::Location::caller());
+        self.worker.spawn(future, meta)
+    }
+
+    /// The setup flags the ring was created with (for reports), e.g.
+    /// `"SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG"`.
+    pub fn ring_setup(&self) -> &'static str {
+        self.worker.driver.borrow().features().setup
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let driver = self.worker.driver.borrow();
+        let d = driver.stats();
+        let e = &self.worker.stats;
+        RuntimeMetrics {
+            tasks_spawned: e.spawned.get(),
+            polls: e.polls.get(),
+            loop_iterations: e.ticks.get(),
+            ring_enters: d.enters,
+            ops_submitted: d.submitted,
+            ops_completed: d.completed,
+            ops_cancelled: d.cancelled,
+            ops_in_flight: driver.in_flight() as u64,
+            sq_full: d.sq_full,
+            cq_overflows: d.cq_overflow,
+            cq_dropped: d.cq_dropped,
+            blocking_threads: self.blocking.threads() as u64,
+            blocking_queue_depth: self.blocking.queue_depth() as u64,
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _guard = context::enter(self.worker.clone());
+        self.worker.shutdown();
+        self.blocking.shutdown();
+    }
+}
+
+/// Runs `future` on a new runtime on this thread and returns its output:
+/// the counterpart of Python's `asyncio.run`.
+///
+/// # Panics
+///
+/// If the runtime cannot start (see [`Builder::build`] for the causes), or
+/// when called from inside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// let answer = ringbolt_runtime::run(async { 42 });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let rt =
+        Runtime::new().unwrap_or_else(|e| panic!("ringbolt::run: cannot start the runtime: {e}"));
+    rt.block_on(future)
+}

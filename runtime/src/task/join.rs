@@ -1,0 +1,236 @@
+//! [`JoinHandle`] and [`JoinError`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::meta::TaskMeta;
+
+/// An owned permission to await a task's output: a future of
+/// `Result<T, JoinError>`.
+///
+/// Dropping the handle detaches the task (it keeps running), as in tokio;
+/// call [`JoinHandle::abort`] to cancel it.
+pub struct JoinHandle<T> {
+    task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
+    /// The task's own waker: `abort` wakes the task so that the executor
+    /// sees the abort flag at once, even if the task is idle.
+    waker: Waker,
+    /// The task's metadata, inside the task allocation.
+    meta: NonNull<TaskMeta>,
+    id: u64,
+}
+
+// SAFETY: `meta` points to the task's `TaskMeta`, which is `Sync` (plain data
+// and an atomic); the other fields are `Send`/`Sync` when `T` is `Send`
+// (what async-task requires of its own handle).
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above; `&JoinHandle` only reads the metadata and wakes.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: the metadata lives in the task's allocation, which
+        // async-task frees only after every handle is gone: this handle's
+        // waker (a reference to the task) lives as long as `self`. It is
+        // never mutated except through its atomics.
+        unsafe { self.meta.as_ref() }
+    }
+
+    pub(crate) fn new(
+        task: async_task::Task<Result<T, JoinError>, TaskMeta>,
+        waker: Waker,
+    ) -> Self {
+        let id = task.metadata().id;
+        let meta = NonNull::from(task.metadata());
+        JoinHandle {
+            task: Some(task.fallible()),
+            waker,
+            meta,
+            id,
+        }
+    }
+
+    /// Cancels the task at its next suspension: its future is dropped on its
+    /// own worker (cancelling its in-flight I/O) and awaiting this handle
+    /// gives a [`JoinError`] for which `is_cancelled()` is true. A task that
+    /// already finished keeps its output. For `spawn_blocking` tasks, only a
+    /// closure that has not started yet is cancelled.
+    pub fn abort(&self) {
+        if let Some(task) = &self.task {
+            if !task.is_finished() {
+                self.meta().abort();
+                self.waker.wake_by_ref();
+            }
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// A process-unique number identifying the task.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id;
+        let Some(task) = self.task.as_mut() else {
+            panic!("JoinHandle polled after completion");
+        };
+        match Pin::new(task).poll(cx) {
+            Poll::Ready(out) => {
+                self.task = None;
+                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field("name", &self.meta().name)
+            .field("spawned_at", &self.meta().location)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it was cancelled, or it panicked.
+pub struct JoinError {
+    id: u64,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic { payload: Payload, message: String },
+}
+
+/// A panic payload that is only ever reached by value (`into_panic`), which
+/// makes sharing `&JoinError` between threads harmless.
+struct Payload(Box<dyn Any + Send + 'static>);
+
+// SAFETY: no method gives shared (`&`) access to the boxed payload; it is only
+// moved out by value through `JoinError::into_panic(self)`. A `&Payload` is
+// therefore useless to another thread, so `Payload` may be `Sync`.
+unsafe impl Sync for Payload {}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: u64) -> Self {
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> Self {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "Box<dyn Any>".to_string()
+        };
+        JoinError {
+            id,
+            repr: Repr::Panic {
+                payload: Payload(payload),
+                message,
+            },
+        }
+    }
+
+    /// The task was cancelled (aborted, or dropped at runtime shutdown).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic { .. })
+    }
+
+    /// The panic payload, to resume the panic with
+    /// `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// If the error is not a panic (check [`JoinError::is_panic`] first).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancellation; check is_panic() first")
+    }
+
+    /// The panic payload, or the error itself if it is a cancellation.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back when the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic { payload, .. } => Ok(payload.0),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Panic { message, .. } => write!(f, "task {} panicked: {message}", self.id),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
+            Repr::Panic { message, .. } => {
+                write!(f, "JoinError::Panic({}, {message:?})", self.id)
+            }
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for io::Error {
+    fn from(e: JoinError) -> io::Error {
+        let kind = if e.is_cancelled() {
+            io::ErrorKind::Interrupted
+        } else {
+            io::ErrorKind::Other
+        };
+        io::Error::new(kind, e)
+    }
+}
