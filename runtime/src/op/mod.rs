@@ -12,6 +12,8 @@
 //! every other op pushed in the same iteration.
 
 mod close;
+pub mod fs;
+pub mod net;
 mod nop;
 mod read;
 mod write;

@@ -1,0 +1,1 @@
+//! File-system operations (openat, statx, fsync, ...), used by `ringbolt-fs`.

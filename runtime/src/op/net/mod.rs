@@ -1,0 +1,2 @@
+//! Socket operations (socket, connect, accept, send, recv, ...), used by
+//! `ringbolt-net`.
