@@ -37,15 +37,24 @@
 mod loom;
 mod wait_list;
 
+mod barrier;
 mod cancellation_token;
+mod event;
 mod mutex;
 mod notify;
 mod rwlock;
 mod semaphore;
 
+pub mod broadcast;
+pub mod mpsc;
+pub mod oneshot;
+pub mod watch;
+
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use cancellation_token::{
     CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
 };
+pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

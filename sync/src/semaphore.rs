@@ -444,7 +444,7 @@ impl Semaphore {
             let (new, taken) = if cur & WAITERS == 0 && avail >= n {
                 (cur - (n << SHIFT), n)
             } else {
-                (cur - (avail.min(n) << SHIFT) | WAITERS, avail.min(n))
+                ((cur - (avail.min(n) << SHIFT)) | WAITERS, avail.min(n))
             };
             match self
                 .state

@@ -125,14 +125,6 @@ impl<T> WaitList<T> {
         }
     }
 
-    /// The node for `key`.
-    pub(crate) fn node(&self, key: Key) -> &Node<T> {
-        match &self.slots[key.0] {
-            Slot::Occupied(n) => n,
-            Slot::Vacant(_) => unreachable!("wait list key points at a vacant slot"),
-        }
-    }
-
     /// The node for `key`, mutably.
     pub(crate) fn node_mut(&mut self, key: Key) -> &mut Node<T> {
         self.node_at(key.0)

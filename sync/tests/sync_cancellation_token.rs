@@ -1,3 +1,4 @@
+//! Contract tests: cancellation token.
 mod common;
 
 use std::sync::Arc;

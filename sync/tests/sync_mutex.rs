@@ -1,3 +1,4 @@
+//! Contract tests: mutex.
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -1,3 +1,4 @@
+//! Contract tests: notify.
 mod common;
 
 use std::sync::Arc;

@@ -1,3 +1,4 @@
+//! Contract tests: semaphore.
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
