@@ -1,4 +1,5 @@
 //! Contract tests: cancellation token.
+#![cfg(not(loom))]
 mod common;
 
 use std::sync::Arc;

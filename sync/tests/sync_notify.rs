@@ -1,4 +1,5 @@
 //! Contract tests: notify.
+#![cfg(not(loom))]
 mod common;
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! Contract tests: oneshot.
+#![cfg(not(loom))]
 mod common;
 
 use std::task::Poll;

@@ -1,4 +1,5 @@
 //! Contract tests: semaphore.
+#![cfg(not(loom))]
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

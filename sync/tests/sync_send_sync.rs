@@ -1,4 +1,5 @@
 //! Compile-time checks that the public types are `Send`/`Sync` as tokio's.
+#![cfg(not(loom))]
 
 use ringbolt_sync::*;
 

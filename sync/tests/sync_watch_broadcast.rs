@@ -1,4 +1,5 @@
 //! Contract tests: watch broadcast.
+#![cfg(not(loom))]
 mod common;
 
 use std::task::Poll;
