@@ -271,7 +271,8 @@ impl Driver {
         if cq_overflow {
             self.stats.cq_overflow += 1;
         }
-        if !wait && idle && !cq_overflow && !(self.features.defer_taskrun && taskrun) {
+        let kernel_has_work = cq_overflow || (self.features.defer_taskrun && taskrun);
+        if !wait && idle && !kernel_has_work {
             return Ok(());
         }
         match self.enter_raw(u32::from(wait), timeout) {
