@@ -160,7 +160,11 @@ fn main() {
             ours_semaphore,
             tokio_semaphore,
         ),
-        ("mpsc_ping_pong_per_message", ours_ping_pong, tokio_ping_pong),
+        (
+            "mpsc_ping_pong_per_message",
+            ours_ping_pong,
+            tokio_ping_pong,
+        ),
     ];
     let rt = rt();
     let mut rows = Vec::new();
@@ -180,7 +184,9 @@ fn main() {
         });
     }
 
-    println!("ringbolt::sync vs tokio::sync, current_thread, median of {rounds} interleaved rounds");
+    println!(
+        "ringbolt::sync vs tokio::sync, current_thread, median of {rounds} interleaved rounds"
+    );
     println!(
         "{:<40} {:>12} {:>12} {:>8}",
         "benchmark", "ringbolt ns", "tokio ns", "ratio"
