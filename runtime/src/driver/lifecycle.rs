@@ -1,5 +1,6 @@
 //! The state of one in-flight operation, as stored in the driver's slab.
 
+use std::collections::VecDeque;
 use std::task::Waker;
 
 /// Data of an operation whose future was dropped before its completion
@@ -19,8 +20,18 @@ pub(crate) enum Lifecycle {
     Waiting(Waker),
     /// The CQE arrived; the future has not collected it yet.
     Completed { res: i32, flags: u32 },
-    /// The future was dropped; the data lives here until the CQE arrives.
+    /// The future was dropped; the data lives here until the last CQE
+    /// (the one without IORING_CQE_F_MORE) arrives.
     Orphaned(Box<dyn Orphan>),
+    /// A multishot op (accept, recv with provided buffers): it posts CQEs
+    /// flagged IORING_CQE_F_MORE until its last one. Results queue here until
+    /// the stream that owns the op collects them.
+    Multishot {
+        waker: Option<Waker>,
+        results: VecDeque<(i32, u32)>,
+        /// The last CQE (without F_MORE) has arrived.
+        done: bool,
+    },
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -31,6 +42,9 @@ impl std::fmt::Debug for Lifecycle {
                 write!(f, "Completed {{ res: {res}, flags: {flags:#x} }}")
             }
             Lifecycle::Orphaned(_) => f.write_str("Orphaned"),
+            Lifecycle::Multishot { results, done, .. } => {
+                write!(f, "Multishot {{ queued: {}, done: {done} }}", results.len())
+            }
         }
     }
 }

@@ -99,6 +99,8 @@ pub(crate) struct Driver {
     /// The eventfd read writes here; boxed so it never moves.
     eventfd_buf: Box<[u8; 8]>,
     eventfd_armed: bool,
+    /// Scratch space for CQEs copied out of the ring.
+    cqe_buf: Vec<(u64, i32, u32)>,
     /// Set by `cancel_all_and_wait`: the eventfd read is not re-armed.
     shutting_down: bool,
     /// Wakers collected by a reap done inside a push (SQ full); woken by
@@ -143,6 +145,7 @@ impl Driver {
             eventfd_buf: Box::new([0; 8]),
             eventfd_armed: false,
             shutting_down: false,
+            cqe_buf: Vec::new(),
             pending_wakers: Vec::new(),
             finished_orphans: Vec::new(),
             stats: DriverStats::default(),
@@ -176,7 +179,35 @@ impl Driver {
     /// future that owns it is dropped: the caller hands its data to
     /// [`Driver::orphan`] in that case.
     pub(crate) unsafe fn submit(&mut self, sqe: squeue::Entry, waker: Waker) -> io::Result<usize> {
-        let key = self.ops.insert(Lifecycle::Waiting(waker));
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.submit_as(sqe, Lifecycle::Waiting(waker)) }
+    }
+
+    /// Like [`Driver::submit`], for a multishot op whose CQEs queue up until
+    /// collected by [`Driver::poll_multishot`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`Driver::submit`], until the op's last CQE.
+    pub(crate) unsafe fn submit_multishot(
+        &mut self,
+        sqe: squeue::Entry,
+        waker: Waker,
+    ) -> io::Result<usize> {
+        let state = Lifecycle::Multishot {
+            waker: Some(waker),
+            results: std::collections::VecDeque::new(),
+            done: false,
+        };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.submit_as(sqe, state) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Driver::submit`].
+    unsafe fn submit_as(&mut self, sqe: squeue::Entry, state: Lifecycle) -> io::Result<usize> {
+        let key = self.ops.insert(state);
         let sqe = sqe.user_data(key as u64);
         // SAFETY: the caller guarantees the SQE's buffers outlive the op.
         if let Err(e) = unsafe { self.push(&sqe) } {
@@ -294,37 +325,24 @@ impl Driver {
     pub(crate) fn reap(&mut self, wakers: &mut Vec<Waker>) -> Reaped {
         let mut reaped = Reaped::default();
         wakers.append(&mut self.pending_wakers);
+        // Copy the CQEs out in one pass, then update the slots.
+        let mut cqes = std::mem::take(&mut self.cqe_buf);
         let mut cq = self.ring.completion();
         cq.sync();
         let dropped = u64::from(cq.overflow());
-        for cqe in &mut cq {
-            let (user_data, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+        cqes.extend((&mut cq).map(|c| (c.user_data(), c.result(), c.flags())));
+        drop(cq);
+        for (user_data, res, flags) in cqes.drain(..) {
             match user_data {
                 CANCEL_KEY => {}
                 EVENTFD_KEY => {
                     self.eventfd_armed = false;
                     reaped.remote_wake = true;
                 }
-                key => {
-                    let key = key as usize;
-                    let Some(slot) = self.ops.get_mut(key) else {
-                        continue;
-                    };
-                    self.in_flight -= 1;
-                    self.stats.completed += 1;
-                    match std::mem::replace(slot, Lifecycle::Completed { res, flags }) {
-                        Lifecycle::Waiting(waker) => wakers.push(waker),
-                        Lifecycle::Orphaned(mut data) => {
-                            self.ops.remove(key);
-                            data.complete(res, flags);
-                            self.finished_orphans.push(data);
-                        }
-                        Lifecycle::Completed { .. } => {}
-                    }
-                }
+                key => self.complete(key as usize, res, flags, wakers),
             }
         }
-        drop(cq);
+        self.cqe_buf = cqes;
         if dropped > self.stats.cq_dropped {
             self.stats.cq_dropped = dropped;
         }
@@ -334,6 +352,81 @@ impl Driver {
             let _ = self.arm_eventfd();
         }
         reaped
+    }
+
+    /// Records one CQE of op `key`. An op stays in flight until a CQE
+    /// without IORING_CQE_F_MORE arrives.
+    fn complete(&mut self, key: usize, res: i32, flags: u32, wakers: &mut Vec<Waker>) {
+        let more = io_uring::cqueue::more(flags);
+        let Some(slot) = self.ops.get_mut(key) else {
+            return;
+        };
+        if !more {
+            self.in_flight -= 1;
+        }
+        self.stats.completed += u64::from(!more);
+        match slot {
+            Lifecycle::Waiting(_) if !more => {
+                if let Lifecycle::Waiting(waker) =
+                    std::mem::replace(slot, Lifecycle::Completed { res, flags })
+                {
+                    wakers.push(waker);
+                }
+            }
+            // A single-shot op posting F_MORE (SEND_ZC's first CQE): keep
+            // waiting for its last CQE, which is the one reported.
+            Lifecycle::Waiting(_) => {}
+            Lifecycle::Multishot {
+                waker,
+                results,
+                done,
+            } => {
+                results.push_back((res, flags));
+                *done = !more;
+                if let Some(w) = waker.take() {
+                    wakers.push(w);
+                }
+            }
+            Lifecycle::Orphaned(data) => {
+                data.complete(res, flags);
+                if !more {
+                    if let Lifecycle::Orphaned(data) = self.ops.remove(key) {
+                        self.finished_orphans.push(data);
+                    }
+                }
+            }
+            Lifecycle::Completed { .. } => {}
+        }
+    }
+
+    /// Polls multishot op `key`: its next result, `None` once its last CQE
+    /// was collected (the slot is then freed).
+    pub(crate) fn poll_multishot(
+        &mut self,
+        key: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(i32, u32)>> {
+        match self.ops.get_mut(key) {
+            Some(Lifecycle::Multishot {
+                waker,
+                results,
+                done,
+            }) => {
+                if let Some(r) = results.pop_front() {
+                    return Poll::Ready(Some(r));
+                }
+                if *done {
+                    self.ops.remove(key);
+                    return Poll::Ready(None);
+                }
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            _ => Poll::Ready(None),
+        }
     }
 
     /// Data of orphaned ops whose CQE arrived, to be dropped by the caller
@@ -359,7 +452,9 @@ impl Driver {
             }
             // An op's key is only freed by its own future or after its orphan
             // completed; reaching here means a key was misused.
-            Some(Lifecycle::Orphaned(_)) | None => Poll::Ready((-libc::ECANCELED, 0)),
+            Some(Lifecycle::Orphaned(_) | Lifecycle::Multishot { .. }) | None => {
+                Poll::Ready((-libc::ECANCELED, 0))
+            }
         }
     }
 
@@ -367,19 +462,38 @@ impl Driver {
     /// and ask the kernel to cancel the op. If the CQE already arrived the
     /// data is released at once.
     pub(crate) fn orphan(&mut self, key: usize, mut data: Box<dyn Orphan>) {
-        match self.ops.get_mut(key) {
-            Some(Lifecycle::Completed { res, flags }) => {
+        let Some(slot) = self.ops.get_mut(key) else {
+            self.finished_orphans.push(data);
+            return;
+        };
+        match slot {
+            Lifecycle::Completed { res, flags } => {
                 let (res, flags) = (*res, *flags);
                 self.ops.remove(key);
                 data.complete(res, flags);
                 self.finished_orphans.push(data);
             }
-            Some(slot @ Lifecycle::Waiting(_)) => {
+            Lifecycle::Multishot { results, done, .. } => {
+                // Results nobody will collect (accepted fds, ring buffers)
+                // are released now.
+                for (res, flags) in results.drain(..) {
+                    data.complete(res, flags);
+                }
+                if *done {
+                    self.ops.remove(key);
+                    self.finished_orphans.push(data);
+                } else {
+                    *slot = Lifecycle::Orphaned(data);
+                    self.stats.cancelled += 1;
+                    self.cancel(key as u64);
+                }
+            }
+            Lifecycle::Waiting(_) => {
                 *slot = Lifecycle::Orphaned(data);
                 self.stats.cancelled += 1;
                 self.cancel(key as u64);
             }
-            Some(Lifecycle::Orphaned(_)) | None => self.finished_orphans.push(data),
+            Lifecycle::Orphaned(_) => self.finished_orphans.push(data),
         }
     }
 
@@ -412,7 +526,12 @@ impl Driver {
         let keys: Vec<usize> = self
             .ops
             .iter()
-            .filter(|(_, s)| !matches!(s, Lifecycle::Completed { .. }))
+            .filter(|(_, s)| {
+                !matches!(
+                    s,
+                    Lifecycle::Completed { .. } | Lifecycle::Multishot { done: true, .. }
+                )
+            })
             .map(|(k, _)| k)
             .collect();
         for key in keys {

@@ -13,8 +13,10 @@
 
 mod close;
 pub mod fs;
+mod multi;
 pub mod net;
 mod nop;
+mod poll;
 mod read;
 mod write;
 
@@ -29,7 +31,9 @@ use crate::driver::Orphan;
 use crate::executor::{context, registry};
 
 pub use close::{close, Close};
+pub use multi::MultiOp;
 pub use nop::Nop;
+pub use poll::PollAdd;
 pub use read::Read;
 pub use write::Write;
 
@@ -193,22 +197,26 @@ impl<T: OpCode> Drop for Op<T> {
         let Some(data) = self.data.take() else {
             return;
         };
-        let parked: Box<dyn Orphan> = Box::new(Parked(data));
-        let local = context::with_current(|w| w.id == worker).unwrap_or(false);
-        if local {
-            let orphans = context::with_current(|w| {
-                let mut driver = w.driver.borrow_mut();
-                driver.orphan(key, parked);
-                driver.take_finished_orphans()
-            });
-            // Dropped outside the driver borrow: a buffer's Drop is user code.
-            drop(orphans);
-        } else {
-            // Dropped on another thread: the owner parks the data. If the
-            // owner is gone, its shutdown already reaped every CQE, so the
-            // kernel no longer uses the data and it can be freed here.
-            registry::send_orphan(worker, key, parked);
-        }
+        park(worker, key, Box::new(Parked(data)));
+    }
+}
+
+/// Hands the data of an op whose future was dropped before its last CQE to
+/// the driver that owns the op: directly on its thread, through its remote
+/// queue from another one. If the owner is gone, its shutdown already reaped
+/// every CQE, so the kernel no longer uses the data and it is dropped here.
+fn park(worker: u64, key: usize, parked: Box<dyn Orphan>) {
+    let local = context::with_current(|w| w.id == worker).unwrap_or(false);
+    if local {
+        let orphans = context::with_current(|w| {
+            let mut driver = w.driver.borrow_mut();
+            driver.orphan(key, parked);
+            driver.take_finished_orphans()
+        });
+        // Dropped outside the driver borrow: a buffer's Drop is user code.
+        drop(orphans);
+    } else {
+        registry::send_orphan(worker, key, parked);
     }
 }
 
