@@ -2,6 +2,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+pub use ringbolt_fs as fs;
 pub use ringbolt_runtime::{
     buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, JoinError,
     JoinHandle, Runtime, RuntimeMetrics, SharedFd,
