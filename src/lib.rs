@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub use ringbolt_fs as fs;
+pub use ringbolt_net as net;
 pub use ringbolt_runtime::{
     buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, JoinError,
     JoinHandle, Runtime, RuntimeMetrics, SharedFd,
