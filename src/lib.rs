@@ -5,7 +5,7 @@
 pub use ringbolt_fs as fs;
 pub use ringbolt_net as net;
 pub use ringbolt_runtime::{
-    buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, JoinError,
-    JoinHandle, Runtime, RuntimeMetrics, SharedFd,
+    buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, Driver,
+    Feature, JoinError, JoinHandle, Runtime, RuntimeMetrics, SharedFd,
 };
 pub use ringbolt_sync as sync;

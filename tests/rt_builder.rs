@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind;
 
-use ringbolt::Builder;
+use ringbolt::{Builder, Driver};
 
 #[test]
 fn invalid_ring_sizes_are_invalid_input() {
@@ -27,7 +27,11 @@ fn valid_settings_build() {
         let rt = Builder::new().ring_entries(n).build().unwrap();
         assert_eq!(rt.block_on(async { n }), n);
     }
-    let rt = Builder::new().taskrun_flags(false).build().unwrap();
+    let rt = Builder::new()
+        .driver(Driver::IoUring)
+        .taskrun_flags(false)
+        .build()
+        .unwrap();
     assert_eq!(rt.ring_setup(), "none");
     rt.block_on(ringbolt::op::nop()).unwrap();
 }
@@ -51,9 +55,15 @@ fn a_refused_setup_names_the_cause() {
         eprintln!("skipped: {KNOB} not writable");
         return;
     }
-    let res = Builder::new().build();
+    let forced = Builder::new().driver(Driver::IoUring).build();
+    let auto = Builder::new().driver(Driver::Auto).build();
     std::fs::write(KNOB, old.trim()).unwrap();
-    let e = res.unwrap_err();
+    let e = forced.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert!(e.to_string().contains("io_uring_disabled"), "{e}");
+    // Auto falls back to the thread pool, and I/O still works.
+    let rt = auto.unwrap();
+    assert_eq!(rt.driver_kind(), Driver::ThreadPool);
+    rt.block_on(ringbolt::op::nop()).unwrap();
+    assert_eq!(rt.metrics().ops_blocking, 1);
 }

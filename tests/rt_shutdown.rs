@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use common::{open_fds, pipe, TrackedBuf};
 use ringbolt::op::{Op, Read};
-use ringbolt::{Runtime, SharedFd};
+use ringbolt::{Builder, Driver, Runtime, SharedFd};
 
 #[test]
 fn runtime_drop_with_work_in_flight_returns_and_frees_everything() {
     let fds_before = open_fds();
     let drops = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
-    let rt = Runtime::new().unwrap();
+    // Ring ops in flight are what this test is about.
+    let rt = Builder::new().driver(Driver::IoUring).build().unwrap();
     let writers = rt.block_on(async {
         let mut writers = Vec::new();
         for _ in 0..100 {

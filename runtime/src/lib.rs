@@ -19,6 +19,7 @@ mod sys;
 pub mod task;
 pub mod time;
 
+pub use driver::Feature;
 pub use fd::SharedFd;
-pub use runtime::{run, Builder, Runtime, RuntimeMetrics};
+pub use runtime::{run, Builder, Driver, Runtime, RuntimeMetrics};
 pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};

@@ -50,7 +50,9 @@
 //! GETEVENTS, so the loop enters even when it has nothing to submit whenever
 //! the kernel's TASKRUN flag says work is pending.
 
+mod feature;
 mod lifecycle;
+mod pool;
 mod setup;
 
 use std::io;
@@ -61,13 +63,19 @@ use std::time::Duration;
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 use slab::Slab;
 
+pub(crate) use feature::Disabled;
+pub use feature::Feature;
 pub(crate) use lifecycle::{Lifecycle, Orphan};
+pub(crate) use pool::PoolDriver;
 pub(crate) use setup::{Features, RingConfig};
 
 /// `user_data` of the cancel SQEs: their CQEs carry nothing we need.
 const CANCEL_KEY: u64 = u64::MAX;
 /// `user_data` of the always-armed read of the wake-up eventfd.
 const EVENTFD_KEY: u64 = u64::MAX - 1;
+/// `user_data` of the IORING_OP_TIMEOUT that bounds a wait on kernels (or
+/// configurations) without IORING_FEAT_EXT_ARG.
+const TIMEOUT_KEY: u64 = u64::MAX - 2;
 
 /// Counters kept by the driver (read by the runtime's metrics).
 #[derive(Debug, Default, Clone)]
@@ -99,6 +107,10 @@ pub(crate) struct Driver {
     /// The eventfd read writes here; boxed so it never moves.
     eventfd_buf: Box<[u8; 8]>,
     eventfd_armed: bool,
+    /// Deadline of the armed IORING_OP_TIMEOUT (waits without EXT_ARG).
+    timeout_armed: Option<std::time::Instant>,
+    /// Its timespec (the kernel copies it when the SQE is submitted).
+    timeout_ts: Box<types::Timespec>,
     /// Scratch space for CQEs copied out of the ring.
     cqe_buf: Vec<(u64, i32, u32)>,
     /// Set by `cancel_all_and_wait`: the eventfd read is not re-armed.
@@ -146,6 +158,8 @@ impl Driver {
             eventfd_armed: false,
             shutting_down: false,
             cqe_buf: Vec::new(),
+            timeout_armed: None,
+            timeout_ts: Box::new(types::Timespec::new()),
             pending_wakers: Vec::new(),
             finished_orphans: Vec::new(),
             stats: DriverStats::default(),
@@ -306,6 +320,11 @@ impl Driver {
         if !wait && idle && !kernel_has_work {
             return Ok(());
         }
+        if wait && !self.features.ext_arg {
+            if let Some(t) = timeout {
+                self.arm_timeout(t);
+            }
+        }
         match self.enter_raw(u32::from(wait), timeout) {
             Ok(()) => Ok(()),
             Err(e) => match e.raw_os_error() {
@@ -335,6 +354,11 @@ impl Driver {
         for (user_data, res, flags) in cqes.drain(..) {
             match user_data {
                 CANCEL_KEY => {}
+                TIMEOUT_KEY => {
+                    if res == -libc::ETIME {
+                        self.timeout_armed = None;
+                    }
+                }
                 EVENTFD_KEY => {
                     self.eventfd_armed = false;
                     reaped.remote_wake = true;
@@ -505,6 +529,34 @@ impl Driver {
             .user_data(CANCEL_KEY);
         // SAFETY: an ASYNC_CANCEL SQE points to no memory.
         let _ = unsafe { self.push(&sqe) };
+    }
+
+    /// Bounds the coming wait with an IORING_OP_TIMEOUT (the fallback for
+    /// kernels without EXT_ARG). One timeout is armed at a time; a later
+    /// wait that needs an earlier deadline replaces it, one that can live
+    /// with the armed deadline (an early wake-up is harmless) keeps it.
+    fn arm_timeout(&mut self, after: Duration) {
+        let deadline = std::time::Instant::now() + after;
+        if self.timeout_armed.is_some_and(|armed| armed <= deadline) {
+            return;
+        }
+        if self.timeout_armed.is_some() {
+            let remove = opcode::TimeoutRemove::new(TIMEOUT_KEY)
+                .build()
+                .user_data(CANCEL_KEY);
+            // SAFETY: a TIMEOUT_REMOVE SQE points to no memory.
+            let _ = unsafe { self.push(&remove) };
+        }
+        *self.timeout_ts = types::Timespec::from(after);
+        let sqe = opcode::Timeout::new(&*self.timeout_ts)
+            .build()
+            .user_data(TIMEOUT_KEY);
+        // SAFETY: the timespec is a heap box owned by the driver; the kernel
+        // copies it when the SQE is submitted (at the enter that follows
+        // this push), and the box is not modified before that enter.
+        if unsafe { self.push(&sqe) }.is_ok() {
+            self.timeout_armed = Some(deadline);
+        }
     }
 
     /// Arms the read of the wake-up eventfd.

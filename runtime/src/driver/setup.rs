@@ -5,6 +5,8 @@ use std::io;
 
 use io_uring::{IoUring, Probe};
 
+use super::feature::Disabled;
+
 /// What the builder asks of a ring.
 #[derive(Debug, Clone)]
 pub(crate) struct RingConfig {
@@ -12,8 +14,8 @@ pub(crate) struct RingConfig {
     pub(crate) sq_entries: u32,
     /// Completion queue entries; `None` lets the kernel pick (2 × SQ).
     pub(crate) cq_entries: Option<u32>,
-    /// Try SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN.
-    pub(crate) taskrun_flags: bool,
+    /// Features switched off (taskrun flags, EXT_ARG, multishot, opcodes).
+    pub(crate) disabled: Disabled,
 }
 
 impl Default for RingConfig {
@@ -21,7 +23,7 @@ impl Default for RingConfig {
         RingConfig {
             sq_entries: 256,
             cq_entries: None,
-            taskrun_flags: true,
+            disabled: Disabled::default(),
         }
     }
 }
@@ -36,6 +38,10 @@ pub(crate) struct Features {
     pub(crate) defer_taskrun: bool,
     /// IORING_FEAT_EXT_ARG: a wait can carry its own timeout.
     pub(crate) ext_arg: bool,
+    /// Multishot accept/recv (Linux 5.19+), unless switched off.
+    pub(crate) multishot: bool,
+    /// Features switched off by configuration.
+    pub(crate) disabled: Disabled,
     /// IORING_FEAT_NODROP: completions are never dropped on CQ overflow.
     #[allow(dead_code)] // reported with the features; the driver needs no branch on it
     pub(crate) nodrop: bool,
@@ -44,18 +50,18 @@ pub(crate) struct Features {
 }
 
 impl Features {
-    /// Whether the kernel knows `opcode`. Without a probe (kernels before
-    /// 5.6) every opcode is assumed present and errors come from the CQE.
-    #[allow(dead_code)] // consulted by the per-feature fallbacks
+    /// Whether ops with `opcode` go to the ring: the kernel knows it and it
+    /// is not switched off. Without a probe (kernels before 5.6) every
+    /// opcode is assumed present and errors come from the CQE.
     pub(crate) fn supports(&self, opcode: u8) -> bool {
-        self.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
+        !self.disabled.opcode(opcode) && self.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
     }
 }
 
 /// Creates a ring with the best setup flags this kernel accepts.
 pub(crate) fn build_ring(cfg: &RingConfig) -> io::Result<(IoUring, Features)> {
     type Attempt = (&'static str, fn(&mut io_uring::Builder));
-    let attempts: &[Attempt] = if cfg.taskrun_flags {
+    let attempts: &[Attempt] = if !cfg.disabled.taskrun {
         &[
             ("SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG", |b| {
                 b.setup_single_issuer()
@@ -95,7 +101,9 @@ pub(crate) fn build_ring(cfg: &RingConfig) -> io::Result<(IoUring, Features)> {
                 let features = Features {
                     setup: name,
                     defer_taskrun: i == 0,
-                    ext_arg: params.is_feature_ext_arg(),
+                    ext_arg: params.is_feature_ext_arg() && !cfg.disabled.ext_arg,
+                    multishot: kernel_at_least(5, 19) && !cfg.disabled.multishot,
+                    disabled: cfg.disabled.clone(),
                     nodrop: params.is_feature_nodrop(),
                     probe,
                 };
@@ -135,4 +143,24 @@ fn explain(e: io::Error) -> io::Error {
         _ => "io_uring_setup failed",
     };
     io::Error::new(e.kind(), format!("ringbolt: {why} ({e})"))
+}
+
+/// Whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: utsname is plain data; uname fills it.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return false;
+    }
+    let release: String = uts
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8 as char)
+        .collect();
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let maj: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let min: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (maj, min) >= (major, minor)
 }

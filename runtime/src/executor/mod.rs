@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::blocking::BlockingPool;
-use crate::driver::{Driver, RingConfig};
+use crate::driver::{Driver, PoolDriver, RingConfig};
 use crate::task::{Harness, JoinHandle, Runnable, TaskMeta};
 use crate::time::wheel::Wheel;
 use shared::{Remote, Shared};
@@ -45,14 +45,25 @@ static NEXT_WORKER_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug, Default)]
 pub(crate) struct ExecStats {
     pub(crate) spawned: Cell<u64>,
+    /// Operations run on the blocking pool (all of them under the
+    /// thread-pool driver; the opcode fallbacks under io_uring).
+    pub(crate) blocking_ops: Cell<u64>,
     pub(crate) polls: Cell<u64>,
     pub(crate) ticks: Cell<u64>,
+}
+
+/// How a worker does I/O.
+pub(crate) enum Io {
+    /// Through its own io_uring.
+    Uring(RefCell<Driver>),
+    /// On the blocking pool (the thread-pool driver).
+    Pool(RefCell<PoolDriver>),
 }
 
 /// One worker: a ring, a run queue, a timer wheel, and the tasks on them.
 pub(crate) struct Worker {
     pub(crate) id: u64,
-    pub(crate) driver: RefCell<Driver>,
+    pub(crate) io: Io,
     pub(crate) run_queue: RefCell<VecDeque<Runnable>>,
     pub(crate) timers: RefCell<Wheel<Waker>>,
     /// Wakers of tasks that are idle (returned `Pending`), so that shutdown
@@ -75,15 +86,19 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// Creates the worker's ring and wake-up eventfd.
-    pub(crate) fn new(cfg: &RingConfig, blocking: Arc<BlockingPool>) -> io::Result<Worker> {
+    /// Creates the worker's wake-up eventfd and, with `cfg`, its ring;
+    /// without, the worker uses the thread-pool driver.
+    pub(crate) fn new(cfg: Option<&RingConfig>, blocking: Arc<BlockingPool>) -> io::Result<Worker> {
         let id = NEXT_WORKER_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared::new(id, crate::sys::eventfd()?));
-        let driver = Driver::new(cfg, shared.eventfd())?;
+        let io = match cfg {
+            Some(cfg) => Io::Uring(RefCell::new(Driver::new(cfg, shared.eventfd())?)),
+            None => Io::Pool(RefCell::new(PoolDriver::new(shared.eventfd()))),
+        };
         registry::register(&shared);
         Ok(Worker {
             id,
-            driver: RefCell::new(driver),
+            io,
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
             timers: RefCell::new(Wheel::new(Instant::now())),
             tasks: RefCell::new(Slab::new()),
@@ -93,6 +108,14 @@ impl Worker {
             wakers: RefCell::new(Vec::new()),
             remote: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The worker's ring, unless it runs the thread-pool driver.
+    pub(crate) fn ring(&self) -> Option<&RefCell<Driver>> {
+        match &self.io {
+            Io::Uring(ring) => Some(ring),
+            Io::Pool(_) => None,
+        }
     }
 
     /// Spawns a `Send` future on this worker.
@@ -195,17 +218,31 @@ impl Worker {
         let wait = !busy && timeout != Some(Duration::ZERO);
 
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        let (reaped, orphans) = {
-            let mut driver = self.driver.borrow_mut();
-            if let Err(e) = driver.enter(wait, timeout) {
-                // Only a broken ring gets here (EBADF, EFAULT...).
-                panic!("ringbolt: io_uring_enter failed: {e}");
+        let remote_wake = match &self.io {
+            Io::Uring(ring) => {
+                let (reaped, orphans) = {
+                    let mut driver = ring.borrow_mut();
+                    if let Err(e) = driver.enter(wait, timeout) {
+                        // Only a broken ring gets here (EBADF, EFAULT...).
+                        panic!("ringbolt: io_uring_enter failed: {e}");
+                    }
+                    let reaped = driver.reap(&mut wakers);
+                    (reaped, driver.take_finished_orphans())
+                };
+                drop(orphans);
+                reaped.remote_wake
             }
-            let reaped = driver.reap(&mut wakers);
-            (reaped, driver.take_finished_orphans())
+            Io::Pool(pool) => {
+                if wait {
+                    pool.borrow_mut().park(timeout).unwrap_or_else(|e| {
+                        panic!("ringbolt: poll on the wake-up eventfd failed: {e}")
+                    })
+                } else {
+                    false
+                }
+            }
         };
-        drop(orphans);
-        if reaped.remote_wake {
+        if remote_wake {
             self.shared.clear_notified();
             self.drain_remote();
         }
@@ -235,11 +272,14 @@ impl Worker {
         for msg in msgs.drain(..) {
             match msg {
                 Remote::Task(r) => self.run_queue.borrow_mut().push_back(r),
-                Remote::Orphan { key, data } => {
-                    let mut driver = self.driver.borrow_mut();
-                    driver.orphan(key, data);
-                    orphans.append(&mut driver.take_finished_orphans());
-                }
+                Remote::Orphan { key, data } => match self.ring() {
+                    Some(ring) => {
+                        let mut driver = ring.borrow_mut();
+                        driver.orphan(key, data);
+                        orphans.append(&mut driver.take_finished_orphans());
+                    }
+                    None => orphans.push(data),
+                },
             }
         }
         *self.remote.borrow_mut() = msgs;
@@ -269,10 +309,13 @@ impl Worker {
         }
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new(Instant::now()));
         drop(timers);
-        let (done, orphans) = {
-            let mut driver = self.driver.borrow_mut();
-            let done = driver.cancel_all_and_wait(SHUTDOWN_IO_LIMIT);
-            (done, driver.take_finished_orphans())
+        let (done, orphans) = match self.ring() {
+            Some(ring) => {
+                let mut driver = ring.borrow_mut();
+                let done = driver.cancel_all_and_wait(SHUTDOWN_IO_LIMIT);
+                (done, driver.take_finished_orphans())
+            }
+            None => (true, Vec::new()),
         };
         drop(orphans);
         if done {

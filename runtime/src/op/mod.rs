@@ -11,6 +11,7 @@
 //! reaches the kernel with the loop's next `io_uring_enter`, together with
 //! every other op pushed in the same iteration.
 
+mod blocking;
 mod close;
 pub mod fs;
 mod multi;
@@ -65,6 +66,34 @@ pub unsafe trait OpCode: Send + Unpin + 'static {
     fn orphan_completed(&mut self, res: i32, flags: u32) {
         let _ = (res, flags);
     }
+
+    /// For ops used as a [`MultiOp`] without a ring (thread-pool driver, or
+    /// multishot switched off): whether the stream repeats `run_blocking`
+    /// for every item (multishot accept, recv, poll) or yields one result
+    /// and ends (an op whose later CQEs are only notifications, like
+    /// SEND_ZC). Default: one result.
+    fn blocking_repeats(&self) -> bool {
+        false
+    }
+}
+
+/// Whether ops with `opcode` go through this thread's ring (the kernel
+/// has the opcode and it is not switched off). `false` under the
+/// thread-pool driver and outside a runtime.
+pub fn ring_supports(opcode: u8) -> bool {
+    context::with_current(|w| {
+        w.ring()
+            .is_some_and(|r| r.borrow().features().supports(opcode))
+    })
+    .unwrap_or(false)
+}
+
+/// Whether multishot ops (accept, recv) go through this thread's ring
+/// (Linux 5.19+, not switched off). `false` under the thread-pool driver
+/// and outside a runtime: use single-shot ops then.
+pub fn multishot_supported() -> bool {
+    context::with_current(|w| w.ring().is_some_and(|r| r.borrow().features().multishot))
+        .unwrap_or(false)
 }
 
 /// The outcome of an [`Op`]: the result, the CQE flags and the op's data.
@@ -100,11 +129,56 @@ impl<T: OpCode> Orphan for Parked<T> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum State {
+#[derive(Debug)]
+enum State<T: OpCode> {
     Unsubmitted,
     Submitted { worker: u64, key: usize },
+    Blocking(blocking::BlockingJob<T>),
     Done,
+}
+
+/// Where an op goes: the ring (with its slab key) or the blocking pool.
+enum Route<T: OpCode> {
+    Ring(u64, usize),
+    Pool(blocking::BlockingJob<T>),
+}
+
+/// Submits `data` on this thread's worker: to its ring when the ring takes
+/// the opcode, else to the blocking pool (`data` is taken then). `None`
+/// outside a runtime.
+fn route<T: OpCode>(
+    data: &mut Option<T>,
+    cx: &mut Context<'_>,
+    multishot: bool,
+) -> Option<io::Result<Route<T>>> {
+    context::with_current(|w| {
+        if let Some(ring) = w.ring() {
+            let op = data.as_mut()?;
+            let sqe = op.sqe();
+            let mut driver = ring.borrow_mut();
+            if driver.features().supports(sqe.get_opcode() as u8)
+                && (!multishot || driver.features().multishot)
+            {
+                let waker = cx.waker().clone();
+                // SAFETY: the OpCode contract makes every pointer in the SQE
+                // point into heap memory owned by `data`; `data` stays in the
+                // future until its last CQE is collected, and if the future
+                // is dropped first, its `Drop` parks the data in the driver
+                // until that CQE arrives.
+                let key = unsafe {
+                    if multishot {
+                        driver.submit_multishot(sqe, waker)
+                    } else {
+                        driver.submit(sqe, waker)
+                    }
+                };
+                return Some(key.map(|key| Route::Ring(w.id, key)));
+            }
+        }
+        let op = data.take()?;
+        Some(Ok(Route::Pool(blocking::BlockingJob::start(w, op))))
+    })
+    .flatten()
 }
 
 /// A future that submits one operation and resolves to its [`Completion`].
@@ -117,7 +191,7 @@ enum State {
 #[must_use = "an Op does nothing until awaited"]
 pub struct Op<T: OpCode> {
     data: Option<T>,
-    state: State,
+    state: State<T>,
 }
 
 impl<T: OpCode> Op<T> {
@@ -146,33 +220,37 @@ impl<T: OpCode> Future for Op<T> {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion<T>> {
         let this = self.get_mut();
-        match this.state {
+        match &mut this.state {
             State::Unsubmitted => {
-                let Some(data) = this.data.as_mut() else {
+                if this.data.is_none() {
                     panic!("Op polled after completion");
-                };
-                let submitted = context::with_current(|w| {
-                    let sqe = data.sqe();
-                    let mut driver = w.driver.borrow_mut();
-                    // SAFETY: the OpCode contract makes every pointer in the
-                    // SQE point into heap memory owned by `data`; `data` stays
-                    // in this Op until the CQE is collected, and if the Op is
-                    // dropped first, `Drop` parks it in the driver until the
-                    // CQE arrives.
-                    unsafe { driver.submit(sqe, cx.waker().clone()) }.map(|key| (w.id, key))
-                });
-                match submitted {
-                    Some(Ok((worker, key))) => {
+                }
+                match route(&mut this.data, cx, false) {
+                    Some(Ok(Route::Ring(worker, key))) => {
                         this.state = State::Submitted { worker, key };
                         Poll::Pending
+                    }
+                    Some(Ok(Route::Pool(mut job))) => {
+                        let polled = job.poll(cx);
+                        this.state = State::Blocking(job);
+                        match polled {
+                            Poll::Ready(done) => {
+                                this.state = State::Done;
+                                Poll::Ready(done)
+                            }
+                            Poll::Pending => Poll::Pending,
+                        }
                     }
                     Some(Err(e)) => this.finish(Err(not_submitted(e)), 0),
                     None => this.finish(Err(no_runtime()), 0),
                 }
             }
             State::Submitted { worker, key } => {
+                let (worker, key) = (*worker, *key);
                 let polled = context::with_current(|w| {
-                    (w.id == worker).then(|| w.driver.borrow_mut().poll_op(key, cx))
+                    (w.id == worker)
+                        .then(|| w.ring().map(|r| r.borrow_mut().poll_op(key, cx)))
+                        .flatten()
                 });
                 match polled {
                     Some(Some(Poll::Ready((res, flags)))) => this.finish(cqe_result(res), flags),
@@ -184,6 +262,13 @@ impl<T: OpCode> Future for Op<T> {
                     ),
                 }
             }
+            State::Blocking(job) => match job.poll(cx) {
+                Poll::Ready(done) => {
+                    this.state = State::Done;
+                    Poll::Ready(done)
+                }
+                Poll::Pending => Poll::Pending,
+            },
             State::Done => panic!("Op polled after completion"),
         }
     }
@@ -191,6 +276,7 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
+        // A blocking job is dropped with the state (see BlockingJob's Drop).
         let State::Submitted { worker, key } = self.state else {
             return;
         };
@@ -209,9 +295,11 @@ fn park(worker: u64, key: usize, parked: Box<dyn Orphan>) {
     let local = context::with_current(|w| w.id == worker).unwrap_or(false);
     if local {
         let orphans = context::with_current(|w| {
-            let mut driver = w.driver.borrow_mut();
-            driver.orphan(key, parked);
-            driver.take_finished_orphans()
+            w.ring().map(|ring| {
+                let mut driver = ring.borrow_mut();
+                driver.orphan(key, parked);
+                driver.take_finished_orphans()
+            })
         });
         // Dropped outside the driver borrow: a buffer's Drop is user code.
         drop(orphans);

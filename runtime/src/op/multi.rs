@@ -6,13 +6,22 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::{cqe_result, no_runtime, not_submitted, park, OpCode, Parked};
+use super::blocking::BlockingJob;
+use super::{cqe_result, no_runtime, not_submitted, park, route, OpCode, Parked, Route};
 use crate::executor::context;
 
-#[derive(Debug, Clone, Copy)]
-enum State {
+/// IORING_CQE_F_MORE: more completions follow.
+const F_MORE: u32 = 1 << 1;
+
+#[derive(Debug)]
+enum State<T: OpCode> {
     Unsubmitted,
-    Submitted { worker: u64, key: usize },
+    Submitted {
+        worker: u64,
+        key: usize,
+    },
+    /// No ring for it: one blocking job per item.
+    Blocking(BlockingJob<T>),
     Done,
 }
 
@@ -24,11 +33,16 @@ enum State {
 ///
 /// Dropping the stream cancels the op; results that arrive afterwards are
 /// handed to [`OpCode::orphan_completed`] (which closes accepted fds, say).
+///
+/// Without a ring for it (the thread-pool driver, or multishot switched
+/// off or missing) the op runs `run_blocking` on the blocking pool: once
+/// per item, flagged F_MORE, when [`OpCode::blocking_repeats`] says so (the
+/// stream then ends only at an error), else once.
 #[derive(Debug)]
 #[must_use = "a MultiOp does nothing unless polled"]
 pub struct MultiOp<T: OpCode> {
     data: Option<T>,
-    state: State,
+    state: State<T>,
 }
 
 impl<T: OpCode> MultiOp<T> {
@@ -58,24 +72,19 @@ impl<T: OpCode> MultiOp<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::Result<u32>, u32)>> {
-        match self.state {
+        match &mut self.state {
             State::Unsubmitted => {
-                let Some(data) = self.data.as_mut() else {
+                if self.data.is_none() {
                     return Poll::Ready(None);
-                };
-                let submitted = context::with_current(|w| {
-                    let sqe = data.sqe();
-                    let mut driver = w.driver.borrow_mut();
-                    // SAFETY: as in `Op::poll`: the SQE points into `data`'s
-                    // heap memory, kept here until the last CQE, or parked in
-                    // the driver by `Drop` until then.
-                    unsafe { driver.submit_multishot(sqe, cx.waker().clone()) }
-                        .map(|key| (w.id, key))
-                });
-                match submitted {
-                    Some(Ok((worker, key))) => {
+                }
+                match route(&mut self.data, cx, true) {
+                    Some(Ok(Route::Ring(worker, key))) => {
                         self.state = State::Submitted { worker, key };
                         Poll::Pending
+                    }
+                    Some(Ok(Route::Pool(job))) => {
+                        self.state = State::Blocking(job);
+                        self.poll_next_completion(cx)
                     }
                     Some(Err(e)) => {
                         self.state = State::Done;
@@ -88,8 +97,11 @@ impl<T: OpCode> MultiOp<T> {
                 }
             }
             State::Submitted { worker, key } => {
+                let (worker, key) = (*worker, *key);
                 let polled = context::with_current(|w| {
-                    (w.id == worker).then(|| w.driver.borrow_mut().poll_multishot(key, cx))
+                    (w.id == worker)
+                        .then(|| w.ring().map(|r| r.borrow_mut().poll_multishot(key, cx)))
+                        .flatten()
                 });
                 match polled {
                     Some(Some(Poll::Ready(Some((res, flags))))) => {
@@ -106,9 +118,36 @@ impl<T: OpCode> MultiOp<T> {
                     ),
                 }
             }
+            State::Blocking(job) => {
+                let done = match job.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(done) => done,
+                };
+                let repeat = done.result.is_ok() && done.data.blocking_repeats();
+                if repeat {
+                    // The next item's job starts now, like a multishot op
+                    // that stays armed.
+                    let mut data = Some(done.data);
+                    self.state = match route_blocking(&mut data) {
+                        Some(job) => State::Blocking(job),
+                        None => State::Done,
+                    };
+                    Poll::Ready(Some((done.result, F_MORE)))
+                } else {
+                    self.data = None;
+                    self.state = State::Done;
+                    drop(done.data);
+                    Poll::Ready(Some((done.result, 0)))
+                }
+            }
             State::Done => Poll::Ready(None),
         }
     }
+}
+
+/// Starts the next blocking job of a repeating op on this thread's worker.
+fn route_blocking<T: OpCode>(data: &mut Option<T>) -> Option<BlockingJob<T>> {
+    context::with_current(|w| data.take().map(|d| BlockingJob::start(w, d))).flatten()
 }
 
 impl<T: OpCode> Stream for MultiOp<T> {
@@ -121,6 +160,7 @@ impl<T: OpCode> Stream for MultiOp<T> {
 
 impl<T: OpCode> Drop for MultiOp<T> {
     fn drop(&mut self) {
+        // A blocking job is dropped with the state (see BlockingJob's Drop).
         let State::Submitted { worker, key } = self.state else {
             return;
         };

@@ -61,4 +61,8 @@ unsafe impl OpCode for PollAdd {
             }
         }
     }
+
+    fn blocking_repeats(&self) -> bool {
+        self.multishot
+    }
 }

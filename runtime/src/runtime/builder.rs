@@ -3,8 +3,8 @@
 use std::io;
 use std::time::Duration;
 
-use super::Runtime;
-use crate::driver::RingConfig;
+use super::{Driver, Runtime};
+use crate::driver::{Disabled, Feature, RingConfig};
 
 /// The largest submission queue the kernel accepts.
 const MAX_RING_ENTRIES: u32 = 32768;
@@ -27,7 +27,8 @@ pub struct Builder {
     cq_entries: Option<u32>,
     max_blocking_threads: usize,
     keep_alive: Duration,
-    taskrun_flags: bool,
+    driver: Driver,
+    disabled: Vec<Feature>,
 }
 
 impl Default for Builder {
@@ -37,7 +38,8 @@ impl Default for Builder {
             cq_entries: None,
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
-            taskrun_flags: true,
+            driver: Driver::Auto,
+            disabled: Vec::new(),
         }
     }
 }
@@ -80,9 +82,30 @@ impl Builder {
 
     /// Whether to try the ring setup flags SINGLE_ISSUER, DEFER_TASKRUN and
     /// COOP_TASKRUN (default true; they are used only if the kernel has
-    /// them). Switch off to measure or test the plain ring.
+    /// them). Switch off to measure or test the plain ring; the same as
+    /// `disable(Feature::TaskrunFlags)`.
     pub fn taskrun_flags(mut self, on: bool) -> Self {
-        self.taskrun_flags = on;
+        if on {
+            self.disabled.retain(|f| *f != Feature::TaskrunFlags);
+        } else {
+            self.disabled.push(Feature::TaskrunFlags);
+        }
+        self
+    }
+
+    /// The I/O driver (default [`Driver::Auto`]: io_uring, or the thread
+    /// pool where io_uring is refused; `RINGBOLT_DRIVER` overrides `Auto`).
+    pub fn driver(mut self, driver: Driver) -> Self {
+        self.driver = driver;
+        self
+    }
+
+    /// Switches off a ring feature so that its fallback runs (for tests and
+    /// measurements); see [`Feature`]. The `RINGBOLT_DISABLE` environment
+    /// variable (a comma-separated list such as `multishot,ext_arg` or
+    /// `minimal`) adds to these.
+    pub fn disable(mut self, feature: Feature) -> Self {
+        self.disabled.push(feature);
         self
     }
 
@@ -107,10 +130,19 @@ impl Builder {
                 "ringbolt: max_blocking_threads must be at least 1".to_string(),
             ));
         }
+        let mut disabled = Disabled::default();
+        for f in &self.disabled {
+            disabled.insert(*f);
+        }
+        if let Ok(list) = std::env::var("RINGBOLT_DISABLE") {
+            for f in Feature::parse_list(&list)? {
+                disabled.insert(f);
+            }
+        }
         Ok(RingConfig {
             sq_entries: n,
             cq_entries: self.cq_entries,
-            taskrun_flags: self.taskrun_flags,
+            disabled,
         })
     }
 
@@ -118,12 +150,21 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for an invalid setting; the ring setup's error
-    /// otherwise, with a message naming the likely cause (a seccomp profile or
-    /// `kernel.io_uring_disabled` for EPERM, an old kernel for ENOSYS, the
-    /// memlock limit for ENOMEM).
+    /// `InvalidInput` for an invalid setting (also an unknown name in
+    /// `RINGBOLT_DRIVER` or `RINGBOLT_DISABLE`). With [`Driver::IoUring`],
+    /// the ring setup's error, with a message naming the likely cause (a
+    /// seccomp profile or `kernel.io_uring_disabled` for EPERM, an old
+    /// kernel for ENOSYS, the memlock limit for ENOMEM); with
+    /// [`Driver::Auto`] those causes select the thread-pool driver instead.
     pub fn build(self) -> io::Result<Runtime> {
         let cfg = self.validate()?;
-        Runtime::with_config(&cfg, self.max_blocking_threads, self.keep_alive)
+        let driver = match self.driver {
+            Driver::Auto => match std::env::var("RINGBOLT_DRIVER") {
+                Ok(name) => Driver::parse(&name)?,
+                Err(_) => Driver::Auto,
+            },
+            forced => forced,
+        };
+        Runtime::with_config(&cfg, driver, self.max_blocking_threads, self.keep_alive)
     }
 }

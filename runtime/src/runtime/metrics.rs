@@ -11,7 +11,7 @@ pub struct RuntimeMetrics {
     pub polls: u64,
     /// Event-loop iterations.
     pub loop_iterations: u64,
-    /// Calls to `io_uring_enter`.
+    /// Calls to `io_uring_enter` (0 under the thread-pool driver).
     pub ring_enters: u64,
     /// Operations submitted to the ring.
     pub ops_submitted: u64,
@@ -20,8 +20,12 @@ pub struct RuntimeMetrics {
     /// Operations whose future was dropped before completion (cancelled in
     /// the kernel with ASYNC_CANCEL).
     pub ops_cancelled: u64,
-    /// Operations in flight now.
+    /// Operations in flight in the ring now.
     pub ops_in_flight: u64,
+    /// Operations run on the blocking pool: every operation under the
+    /// thread-pool driver; under io_uring, those whose opcode the kernel
+    /// lacks (or that were switched off).
+    pub ops_blocking: u64,
     /// Pushes that found the submission queue full and flushed it first.
     pub sq_full: u64,
     /// Times the kernel held completions in its overflow list (CQ full).

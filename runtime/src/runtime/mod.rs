@@ -1,6 +1,7 @@
 //! [`Runtime`], [`Builder`] and [`run`].
 
 mod builder;
+mod kind;
 mod metrics;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 pub use builder::Builder;
+pub use kind::Driver;
 pub use metrics::RuntimeMetrics;
 
 use crate::blocking::BlockingPool;
@@ -32,6 +34,7 @@ use crate::task::{JoinHandle, TaskMeta};
 pub struct Runtime {
     worker: Rc<Worker>,
     blocking: Arc<BlockingPool>,
+    kind: Driver,
 }
 
 impl Runtime {
@@ -46,12 +49,34 @@ impl Runtime {
 
     fn with_config(
         cfg: &RingConfig,
+        driver: Driver,
         max_blocking: usize,
         keep_alive: Duration,
     ) -> io::Result<Runtime> {
         let blocking = Arc::new(BlockingPool::new(max_blocking, keep_alive));
-        let worker = Rc::new(Worker::new(cfg, blocking.clone())?);
-        Ok(Runtime { worker, blocking })
+        let (worker, kind) = match driver {
+            Driver::ThreadPool => (Worker::new(None, blocking.clone())?, Driver::ThreadPool),
+            Driver::IoUring => (Worker::new(Some(cfg), blocking.clone())?, Driver::IoUring),
+            Driver::Auto => match Worker::new(Some(cfg), blocking.clone()) {
+                Ok(w) => (w, Driver::IoUring),
+                Err(e) if kind::is_refusal(&e) => {
+                    warn_fallback_once(&e);
+                    (Worker::new(None, blocking.clone())?, Driver::ThreadPool)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Runtime {
+            worker: Rc::new(worker),
+            blocking,
+            kind,
+        })
+    }
+
+    /// The driver that actually runs: [`Driver::IoUring`] or
+    /// [`Driver::ThreadPool`] (never `Auto`).
+    pub fn driver_kind(&self) -> Driver {
+        self.kind
     }
 
     /// Runs `future` to completion on this thread, together with every task
@@ -100,13 +125,21 @@ impl Runtime {
     /// The setup flags the ring was created with (for reports), e.g.
     /// `"SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG"`.
     pub fn ring_setup(&self) -> &'static str {
-        self.worker.driver.borrow().features().setup
+        match self.worker.ring() {
+            Some(ring) => ring.borrow().features().setup,
+            None => "no ring (thread-pool driver)",
+        }
     }
 
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
-        let driver = self.worker.driver.borrow();
-        let d = driver.stats();
+        let (d, in_flight) = match self.worker.ring() {
+            Some(ring) => {
+                let driver = ring.borrow();
+                (driver.stats().clone(), driver.in_flight())
+            }
+            None => (Default::default(), 0),
+        };
         let e = &self.worker.stats;
         RuntimeMetrics {
             tasks_spawned: e.spawned.get(),
@@ -116,7 +149,8 @@ impl Runtime {
             ops_submitted: d.submitted,
             ops_completed: d.completed,
             ops_cancelled: d.cancelled,
-            ops_in_flight: driver.in_flight() as u64,
+            ops_in_flight: in_flight as u64,
+            ops_blocking: e.blocking_ops.get(),
             sq_full: d.sq_full,
             cq_overflows: d.cq_overflow,
             cq_dropped: d.cq_dropped,
@@ -153,4 +187,17 @@ pub fn run<F: Future>(future: F) -> F::Output {
     let rt =
         Runtime::new().unwrap_or_else(|e| panic!("ringbolt::run: cannot start the runtime: {e}"));
     rt.block_on(future)
+}
+
+/// Says once per process that `Driver::Auto` fell back to the thread pool.
+fn warn_fallback_once(e: &io::Error) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "{e}; ringbolt falls back to the thread-pool driver (file and socket calls run on \
+             the blocking pool). To use io_uring, allow io_uring_setup in the seccomp profile \
+             (e.g. docker --security-opt seccomp=unconfined) or set kernel.io_uring_disabled=0; \
+             set RINGBOLT_DRIVER=threadpool to choose the thread pool explicitly"
+        );
+    });
 }

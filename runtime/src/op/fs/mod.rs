@@ -88,7 +88,7 @@ pub fn path_to_cstring(path: &Path) -> io::Result<CString> {
 /// Whether the ring of this thread's worker supports `opcode` (the probe
 /// taken at start-up). `false` outside a runtime.
 pub fn is_supported(opcode: u8) -> bool {
-    context::with_current(|w| w.driver.borrow().features().supports(opcode)).unwrap_or(false)
+    super::ring_supports(opcode)
 }
 
 /// Runs `op` through the ring if the kernel has its opcode, else with its
@@ -103,7 +103,11 @@ pub fn is_supported(opcode: u8) -> bool {
 /// Outside a runtime the op goes to the ring path, which reports the error
 /// (without errno) that no runtime runs here.
 pub async fn submit<T: FsOp>(op: T) -> Completion<T> {
-    let on_ring = context::with_current(|w| w.driver.borrow().features().supports(T::CODE));
+    let on_ring = context::with_current(|w| {
+        w.ring()
+            .map(|r| r.borrow().features().supports(T::CODE))
+            .unwrap_or(false)
+    });
     match on_ring {
         Some(false) => Blocking::spawn(op).await,
         _ => Op::new(op).await,
