@@ -24,6 +24,9 @@
 //!   `InvalidInput`; [`AlignedBuf`] gives aligned buffers.
 //! - A file opened for appending writes at its end whatever position is
 //!   passed to `write_at`.
+//! - Registered buffers: a [`FixedBufPool`] registers buffers with the
+//!   worker's ring; [`File::read_fixed_at`] and [`File::write_fixed_at`]
+//!   use them with `READ_FIXED`/`WRITE_FIXED`.
 //! - A NUL byte in a path is `InvalidInput` before anything is submitted;
 //!   kernel errors keep their errno ([`io::Error::raw_os_error`]).
 //!
@@ -64,6 +67,7 @@ mod dir;
 mod direct;
 mod file;
 mod file_io;
+mod fixed;
 mod functions;
 mod metadata;
 mod open_options;
@@ -79,3 +83,4 @@ pub use functions::{
 };
 pub use metadata::{FileType, Metadata};
 pub use open_options::OpenOptions;
+pub use ringbolt_runtime::op::fs::{FixedBuf, FixedBufPool};

@@ -626,3 +626,29 @@ impl Drop for Driver {
         }
     }
 }
+
+// ---- fixed buffers (fs) ----
+// Hooks for `op::fs::FixedBufPool` (registered buffers, READ_FIXED and
+// WRITE_FIXED); nothing else in the driver depends on them.
+impl Driver {
+    /// Registers `iovecs` as this ring's fixed buffers (one table per ring:
+    /// `EBUSY` if one is registered already).
+    ///
+    /// # Safety
+    ///
+    /// Every iovec must describe memory that stays valid (allocated, at the
+    /// same address) until [`Driver::unregister_buffers`] succeeds or the
+    /// ring is closed: READ_FIXED ops write into it through the kernel's
+    /// own mapping.
+    pub(crate) unsafe fn register_buffers(&mut self, iovecs: &[libc::iovec]) -> io::Result<()> {
+        // SAFETY: the caller keeps the memory valid as long as the
+        // registration lasts (this function's contract).
+        unsafe { self.ring.submitter().register_buffers(iovecs) }
+    }
+
+    /// Unregisters this ring's fixed buffers; after `Ok`, the kernel no
+    /// longer refers to their memory.
+    pub(crate) fn unregister_buffers(&mut self) -> io::Result<()> {
+        self.ring.submitter().unregister_buffers()
+    }
+}

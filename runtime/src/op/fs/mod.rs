@@ -13,18 +13,21 @@
 //! `IORING_OP_FTRUNCATE` before Linux 6.9.
 
 mod fallocate;
+mod fixed_buf;
 mod fsync;
 mod ftruncate;
 mod iovecs;
 mod linkat;
 mod mkdirat;
 mod openat;
+mod read_fixed;
 mod readv;
 mod renameat;
 mod statx;
 mod symlinkat;
 mod sync_file_range;
 mod unlinkat;
+mod write_fixed;
 mod writev;
 
 use std::ffi::CString;
@@ -40,17 +43,20 @@ use crate::executor::context;
 use crate::task::JoinHandle;
 
 pub use fallocate::Fallocate;
+pub use fixed_buf::{FixedBuf, FixedBufPool};
 pub use fsync::Fsync;
 pub use ftruncate::Ftruncate;
 pub use linkat::LinkAt;
 pub use mkdirat::MkDirAt;
 pub use openat::{openat, OpenAt};
+pub use read_fixed::{read_fixed, ReadFixed};
 pub use readv::Readv;
 pub use renameat::RenameAt;
 pub use statx::{statx, Statx, StatxTarget};
 pub use symlinkat::SymlinkAt;
 pub use sync_file_range::SyncFileRange;
 pub use unlinkat::UnlinkAt;
+pub use write_fixed::{write_fixed, WriteFixed};
 pub use writev::Writev;
 
 /// A file-system operation: an [`OpCode`] whose opcode the kernel may lack.
