@@ -13,6 +13,7 @@ pub mod buf;
 mod driver;
 mod executor;
 mod fd;
+pub mod group;
 pub mod op;
 mod runtime;
 mod sys;
@@ -20,5 +21,6 @@ pub mod task;
 pub mod time;
 
 pub use fd::SharedFd;
+pub use group::{join_all, try_join_all, GroupError, TaskGroup};
 pub use runtime::{run, Builder, Runtime, RuntimeMetrics};
 pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};
