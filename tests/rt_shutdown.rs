@@ -56,12 +56,12 @@ fn runtime_drop_with_work_in_flight_returns_and_frees_everything() {
 #[test]
 fn tasks_are_cancelled_at_shutdown_and_their_handles_say_so() {
     let rt = Runtime::new().unwrap();
-    let handle = rt.block_on(async {
-        ringbolt::spawn(async {
-            ringbolt::time::sleep(Duration::from_secs(3600)).await;
-            1
-        })
+    let handle = rt.spawn(async {
+        ringbolt::time::sleep(Duration::from_secs(3600)).await;
+        1
     });
+    // Let it start and go to sleep.
+    rt.block_on(ringbolt::time::sleep(Duration::from_millis(5)));
     drop(rt);
     let rt2 = Runtime::new().unwrap();
     let err = rt2.block_on(handle).unwrap_err();

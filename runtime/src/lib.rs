@@ -13,6 +13,7 @@ pub mod buf;
 mod driver;
 mod executor;
 mod fd;
+pub mod group;
 pub mod op;
 mod runtime;
 mod sys;
@@ -21,5 +22,6 @@ pub mod time;
 
 pub use driver::Feature;
 pub use fd::SharedFd;
+pub use group::{join_all, try_join_all, GroupError, TaskGroup};
 pub use runtime::{run, Builder, Driver, Runtime, RuntimeMetrics};
 pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};

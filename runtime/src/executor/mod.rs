@@ -53,6 +53,9 @@ pub(crate) struct ExecStats {
 }
 
 /// How a worker does I/O.
+// One per worker thread: its size does not matter, a Box would add a
+// pointer chase to every op.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Io {
     /// Through its own io_uring.
     Uring(RefCell<Driver>),

@@ -43,7 +43,9 @@ pub struct FixedBufPool {
 }
 
 struct Inner {
-    /// The worker whose ring holds the registration.
+    /// The worker whose ring holds the registration; 0 (no worker has that
+    /// id) when nothing was registered: under the thread-pool driver the
+    /// buffers are plain memory and reads and writes take the plain path.
     worker: u64,
     buf_size: usize,
     count: usize,
@@ -91,7 +93,10 @@ impl FixedBufPool {
             })
             .collect();
         let registered = context::with_current(|w| {
-            let mut driver = w.driver.try_borrow_mut().map_err(|_| {
+            let Some(ring) = w.ring() else {
+                return Ok(0);
+            };
+            let mut driver = ring.try_borrow_mut().map_err(|_| {
                 io::Error::other("FixedBufPool: the driver is busy; create the pool from a task")
             })?;
             // SAFETY: the iovecs describe the heap allocations of `slots`,
@@ -181,11 +186,17 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let slots = std::mem::take(&mut self.lock().slots);
+        if self.worker == 0 {
+            // Never registered: plain memory.
+            drop(slots);
+            return;
+        }
         let unregistered = context::with_current(|w| {
             w.id == self.worker
-                && w.driver
-                    .try_borrow_mut()
-                    .is_ok_and(|mut d| d.unregister_buffers().is_ok())
+                && w.ring().is_some_and(|ring| {
+                    ring.try_borrow_mut()
+                        .is_ok_and(|mut d| d.unregister_buffers().is_ok())
+                })
         });
         if unregistered != Some(true) {
             // Not on the ring's thread (or the unregistration failed): the

@@ -1,0 +1,86 @@
+//! The stream I/O shared by [`TcpStream`](crate::TcpStream) and
+//! [`UnixStream`](crate::UnixStream): reads, writes, vectored I/O and
+//! shutdown on a connected socket.
+//!
+//! # Reads and provided buffer rings
+//!
+//! A read takes an owned buffer and gives it back filled (from its start up
+//! to its capacity). Today it is an IORING_OP_RECV straight into that
+//! buffer. Once the runtime can register provided buffer rings, `read` will
+//! instead receive into a ring buffer the kernel picks (multishot RECV with
+//! IOSQE_BUFFER_SELECT, so an idle connection pins no memory) and copy into
+//! the caller's buffer; the signature — owned buffer in, same buffer out —
+//! does not change, so callers are unaffected.
+//!
+//! # Writes
+//!
+//! Writes are IORING_OP_SEND with `MSG_NOSIGNAL` (never SIGPIPE). Vectored
+//! writes use SENDMSG, since WRITEV cannot carry that flag. Zero-copy sends
+//! (IORING_OP_SEND_ZC) are available explicitly as `write_zc`; `write`
+//! uses them only for buffers of at least [`ZC_THRESHOLD`] bytes, if set.
+
+use std::io;
+
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::op::net;
+use ringbolt_runtime::SharedFd;
+
+/// The write size from which `write` sends without copying
+/// (IORING_OP_SEND_ZC). `None`: never implicitly — on loopback a zero-copy
+/// send never beat a plain send (see the crate docs).
+pub(crate) const ZC_THRESHOLD: Option<usize> = None;
+
+pub(crate) async fn read<B: IoBufMut + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+    net::recv(fd.clone(), buf, 0).await
+}
+
+pub(crate) async fn readv<B: IoBufMut + Send>(
+    fd: &SharedFd,
+    bufs: Vec<B>,
+) -> BufResult<usize, Vec<B>> {
+    net::recv_vectored(fd.clone(), bufs).await
+}
+
+pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+    if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
+        net::send_zc(fd.clone(), buf, 0).await
+    } else {
+        net::send(fd.clone(), buf, 0).await
+    }
+}
+
+pub(crate) async fn write_zc<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+    net::send_zc(fd.clone(), buf, 0).await
+}
+
+pub(crate) async fn writev<B: IoBuf + Send>(
+    fd: &SharedFd,
+    bufs: Vec<B>,
+) -> BufResult<usize, Vec<B>> {
+    net::send_vectored(fd.clone(), bufs).await
+}
+
+/// Writes every initialised byte of `buf`, in as many sends as it takes.
+pub(crate) async fn write_all<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<(), B> {
+    let total = buf.bytes_init();
+    let mut done = 0;
+    let mut buf = buf;
+    while done < total {
+        let (res, slice) = write(fd, buf.slice(done..total)).await;
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer");
+                return (Err(e), buf);
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}
+
+pub(crate) async fn shutdown(fd: &SharedFd, how: std::net::Shutdown) -> io::Result<()> {
+    net::shutdown(fd.clone(), how).await
+}

@@ -1,0 +1,180 @@
+//! [`UnixStream`]: a Unix-domain stream connection.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::op::net::{self as op, sys};
+use ringbolt_runtime::SharedFd;
+
+use super::{path_addr, SocketAddr};
+use crate::io as sio;
+
+/// A Unix-domain stream connection: the read/write shape of
+/// [`TcpStream`](crate::TcpStream).
+pub struct UnixStream {
+    fd: SharedFd,
+}
+
+impl UnixStream {
+    pub(crate) fn from_owned(fd: OwnedFd) -> Self {
+        UnixStream {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    /// Connects to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::NotFound`] if no file is there,
+    /// [`io::ErrorKind::ConnectionRefused`] if nobody listens on it;
+    /// [`io::ErrorKind::InvalidInput`] for a path with a NUL byte.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = path_addr(path)?;
+        let fd = SharedFd::new(op::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0).await?);
+        op::connect(fd.clone(), addr).await?;
+        Ok(UnixStream { fd })
+    }
+
+    /// Two connected streams (`socketpair(2)`).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (`EMFILE`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_net::UnixStream;
+    ///
+    /// ringbolt_runtime::run(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     let (res, _) = a.write_all(&b"hey"[..]).await;
+    ///     res?;
+    ///     let (n, buf) = b.read(vec![0; 8]).await;
+    ///     assert_eq!(&buf[..n?], b"hey");
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = sys::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0)?;
+        Ok((UnixStream::from_owned(a), UnixStream::from_owned(b)))
+    }
+
+    /// Reads into `buf` from its start up to its capacity; 0 means the peer
+    /// closed its sending side.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error; the buffer comes back too.
+    pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
+        sio::read(&self.fd, buf).await
+    }
+
+    /// Reads into the buffers in order, in one RECVMSG.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub async fn readv<B: IoBufMut + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        sio::readv(&self.fd, bufs).await
+    }
+
+    /// Writes the initialised bytes of `buf` (some of them, maybe not all).
+    ///
+    /// # Errors
+    ///
+    /// `EPIPE`/`ECONNRESET` when the peer is gone (never SIGPIPE); the
+    /// kernel's other errors.
+    pub async fn write<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
+        sio::write(&self.fd, buf).await
+    }
+
+    /// Writes every initialised byte of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// The first failing write's error.
+    pub async fn write_all<B: IoBuf + Send>(&self, buf: B) -> BufResult<(), B> {
+        sio::write_all(&self.fd, buf).await
+    }
+
+    /// Writes the initialised bytes of the buffers in order, in one SENDMSG.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](UnixStream::write).
+    pub async fn writev<B: IoBuf + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        sio::writev(&self.fd, bufs).await
+    }
+
+    /// Shuts down the reading side, the writing side or both.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        sio::shutdown(&self.fd, how).await
+    }
+
+    /// The address of this end.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::from_sockaddr(&sys::local_addr(&self.fd)?))
+    }
+
+    /// The address of the peer.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::from_sockaddr(&sys::peer_addr(&self.fd)?))
+    }
+
+    /// Wraps a std stream, switched to blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// If the mode cannot be changed.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(false)?;
+        Ok(UnixStream::from_owned(OwnedFd::from(stream)))
+    }
+
+    /// A std stream for the same connection (the descriptor is duplicated).
+    ///
+    /// # Errors
+    ///
+    /// If the descriptor cannot be duplicated.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(self.fd.as_fd().try_clone_to_owned()?.into())
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}

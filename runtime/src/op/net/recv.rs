@@ -1,0 +1,83 @@
+//! IORING_OP_RECV: receives into an owned buffer; `recv(2)` when run
+//! synchronously.
+
+use std::io;
+
+use io_uring::{opcode, squeue, types};
+
+use crate::buf::{BufResult, IoBufMut};
+use crate::fd::SharedFd;
+use crate::op::{Op, OpCode};
+
+/// Receives into `buf`, from its start up to its capacity.
+#[derive(Debug)]
+pub struct Recv<B> {
+    fd: SharedFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBufMut + Send> Recv<B> {
+    /// A receive on `fd` into `buf` with `flags` (`MSG_PEEK`, ...).
+    pub fn new(fd: SharedFd, buf: B, flags: i32) -> Self {
+        Recv { fd, buf, flags }
+    }
+
+    /// The buffer with its length set to cover the bytes received (`n` from
+    /// a successful completion).
+    pub fn into_buf(self, n: &io::Result<u32>) -> B {
+        let mut buf = self.buf;
+        if let Ok(n) = n {
+            // SAFETY: the kernel (or recv) initialised exactly `n` bytes from
+            // the buffer's start, and `n` <= bytes_total because that is the
+            // length the receive was given.
+            unsafe { buf.set_init(*n as usize) };
+        }
+        buf
+    }
+}
+
+// SAFETY: the SQE points into `buf`, whose IoBufMut contract keeps the
+// pointer valid and fixed while `buf` is owned (also across moves), and
+// nothing else touches it until the completion; the fd is kept open by the
+// SharedFd clone held here.
+unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
+    fn sqe(&mut self) -> squeue::Entry {
+        let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
+        opcode::Recv::new(
+            types::Fd(self.fd.as_raw_fd()),
+            self.buf.stable_mut_ptr(),
+            len,
+        )
+        .flags(self.flags)
+        .build()
+    }
+
+    fn run_blocking(&mut self) -> io::Result<u32> {
+        let len = self.buf.bytes_total().min(u32::MAX as usize);
+        let ptr = self.buf.stable_mut_ptr().cast();
+        loop {
+            // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut
+            // contract).
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), ptr, len, self.flags) };
+            match crate::sys::cvt(n) {
+                Ok(n) => return Ok(n as u32),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Receives on `fd` into `buf` (from its start up to its capacity) through
+/// the ring: the number of bytes received (0: the peer closed its side, or
+/// an empty datagram), and the buffer with its length covering them.
+///
+/// # Errors
+///
+/// The kernel's error (`ECONNRESET`, ...).
+pub async fn recv<B: IoBufMut + Send>(fd: SharedFd, buf: B, flags: i32) -> BufResult<usize, B> {
+    let done = Op::new(Recv::new(fd, buf, flags)).await;
+    let buf = done.data.into_buf(&done.result);
+    (done.result.map(|n| n as usize), buf)
+}

@@ -1,0 +1,78 @@
+//! IORING_OP_SEND: sends from an owned buffer on a connected socket;
+//! `send(2)` when run synchronously. Always with `MSG_NOSIGNAL`.
+
+use std::io;
+
+use io_uring::{opcode, squeue, types};
+
+use crate::buf::{BufResult, IoBuf};
+use crate::fd::SharedFd;
+use crate::op::{Op, OpCode};
+
+/// Sends the initialised bytes of `buf`. `MSG_NOSIGNAL` is always added to
+/// the flags: a send to a reset peer fails with `EPIPE` instead of raising
+/// SIGPIPE.
+#[derive(Debug)]
+pub struct Send<B> {
+    fd: SharedFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBuf + std::marker::Send> Send<B> {
+    /// A send of `buf` on `fd` with `flags` (`MSG_NOSIGNAL` added).
+    pub fn new(fd: SharedFd, buf: B, flags: i32) -> Self {
+        Send {
+            fd,
+            buf,
+            flags: flags | libc::MSG_NOSIGNAL,
+        }
+    }
+
+    /// The buffer, given back.
+    pub fn into_buf(self) -> B {
+        self.buf
+    }
+}
+
+// SAFETY: the SQE points into `buf`, whose IoBuf contract keeps the pointer
+// valid and fixed while `buf` is owned (also across moves); the kernel only
+// reads it. The fd is kept open by the SharedFd clone held here.
+unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
+    fn sqe(&mut self) -> squeue::Entry {
+        let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
+        opcode::Send::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
+            .flags(self.flags)
+            .build()
+    }
+
+    fn run_blocking(&mut self) -> io::Result<u32> {
+        let len = self.buf.bytes_init().min(u32::MAX as usize);
+        // SAFETY: the pointer is valid for `len` initialised bytes (IoBuf
+        // contract).
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                self.buf.stable_ptr().cast(),
+                len,
+                self.flags,
+            )
+        };
+        crate::sys::cvt(n).map(|n| n as u32)
+    }
+}
+
+/// Sends the initialised bytes of `buf` on `fd` through the ring, with
+/// `flags | MSG_NOSIGNAL`: the number of bytes sent, and the buffer.
+///
+/// # Errors
+///
+/// The kernel's error: `EPIPE`/`ECONNRESET` for a peer that is gone, ...
+pub async fn send<B: IoBuf + std::marker::Send>(
+    fd: SharedFd,
+    buf: B,
+    flags: i32,
+) -> BufResult<usize, B> {
+    let done = Op::new(Send::new(fd, buf, flags)).await;
+    (done.result.map(|n| n as usize), done.data.into_buf())
+}
