@@ -1,0 +1,124 @@
+//! No descriptor leaks: many accepts, dropped accept futures, dropped
+//! `incoming()` streams. The tests count /proc/self/fd, so they take a
+//! lock: only one runs at a time in this binary.
+
+use std::io;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ringbolt::net::{TcpListener, TcpStream};
+use ringbolt::time::{sleep, timeout};
+
+static FD_LOCK: Mutex<()> = Mutex::new(());
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Lets cancelled ops complete (their SharedFd clones hold descriptors
+/// until then), then checks the count is back to `baseline`.
+async fn assert_back_to(baseline: usize) {
+    for _ in 0..200 {
+        if open_fds() == baseline {
+            return;
+        }
+        sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(open_fds(), baseline, "descriptors leaked");
+}
+
+/// Whether the peer of `client` closed the connection (read 0 or reset)
+/// within a while, rather than leaving it hanging.
+async fn closed_by_peer(client: &TcpStream) -> bool {
+    match timeout(Duration::from_secs(2), client.read(Vec::with_capacity(8))).await {
+        Ok((Ok(0), _)) => true,
+        Ok((Err(e), _)) => e.kind() == io::ErrorKind::ConnectionReset,
+        _ => false,
+    }
+}
+
+#[test]
+fn a_thousand_accepts_leave_no_descriptor_behind() {
+    let _g = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    ringbolt::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let baseline = open_fds();
+        for _ in 0..1000 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            drop(server);
+            drop(client);
+        }
+        assert_back_to(baseline).await;
+    });
+}
+
+#[test]
+fn a_dropped_accept_future_leaks_nothing() {
+    let _g = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    ringbolt::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let baseline = open_fds();
+        // The accept is submitted, then dropped by the timeout.
+        assert!(timeout(Duration::from_millis(20), listener.accept())
+            .await
+            .is_err());
+        ringbolt::op::nop().await.unwrap();
+
+        // A connection after the drop is either still queued (a new accept
+        // gets it) or was taken by the cancelled accept and closed.
+        let client = TcpStream::connect(addr).await.unwrap();
+        match timeout(Duration::from_millis(200), listener.accept()).await {
+            Ok(accepted) => {
+                let (server, _) = accepted.unwrap();
+                let (res, _) = server.write_all(b"ok".to_vec()).await;
+                res.unwrap();
+                let (n, buf) = client.read(Vec::with_capacity(8)).await;
+                assert_eq!(&buf[..n.unwrap()], b"ok");
+            }
+            Err(_) => assert!(closed_by_peer(&client).await),
+        }
+        drop(client);
+        assert_back_to(baseline).await;
+    });
+}
+
+#[test]
+fn a_dropped_incoming_stream_closes_what_it_accepted() {
+    let _g = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    ringbolt::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let baseline = open_fds();
+        let mut incoming = listener.incoming();
+        let c1 = TcpStream::connect(addr).await.unwrap();
+        let c2 = TcpStream::connect(addr).await.unwrap();
+        let c3 = TcpStream::connect(addr).await.unwrap();
+        // Take one; the multishot accept may have accepted the others.
+        let s1 = incoming.next().await.unwrap().unwrap();
+        sleep(Duration::from_millis(20)).await;
+        drop(incoming);
+        drop(s1);
+        assert!(closed_by_peer(&c1).await);
+        // The others were closed by the cancelled accept, or are still
+        // queued on the listener.
+        for c in [&c2, &c3] {
+            if let Ok(accepted) = timeout(Duration::from_millis(100), listener.accept()).await {
+                drop(accepted.unwrap());
+            }
+            assert!(closed_by_peer(c).await);
+        }
+        drop((c1, c2, c3));
+        assert_back_to(baseline).await;
+
+        // A connection made after the drop is not accepted by anyone.
+        let late = TcpStream::connect(addr).await.unwrap();
+        let accepted = timeout(Duration::from_millis(200), listener.accept()).await;
+        drop(accepted);
+        drop(late);
+        drop(listener);
+        assert_back_to(baseline - 1).await;
+    });
+}
