@@ -1,0 +1,2 @@
+//! Placeholder replaced by the network benchmark.
+fn main() {}
