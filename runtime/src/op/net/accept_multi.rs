@@ -13,7 +13,7 @@ use io_uring::{opcode, squeue, types};
 
 use super::{accept::Accept, close_orphan_fd, owned_fd};
 use crate::fd::SharedFd;
-use crate::op::{MultiOp, Op, OpCode};
+use crate::op::{multishot_supported, MultiOp, Op, OpCode};
 
 /// A multishot accept: one completion per accepted connection (no peer
 /// address; ask the socket with `getpeername`). Use it with [`MultiOp`].
@@ -49,6 +49,10 @@ unsafe impl OpCode for AcceptMulti {
     fn orphan_completed(&mut self, res: i32, _flags: u32) {
         close_orphan_fd(res);
     }
+
+    fn blocking_repeats(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -65,8 +69,10 @@ enum Mode {
 /// Backed by a multishot accept: connections are accepted by the kernel as
 /// they arrive, with no SQE per connection. When the multishot op ends (an
 /// error such as `EMFILE` ends it; the error is yielded) it is re-armed on
-/// the next poll. If the kernel refuses multishot accept (`EINVAL` before
-/// any connection), the stream switches to single-shot accepts for good.
+/// the next poll. Where the ring has no multishot ops (kernels before 5.19,
+/// multishot switched off, the thread-pool driver) or the kernel refuses
+/// multishot accept (`EINVAL` before any connection), the stream uses
+/// single-shot accepts.
 ///
 /// The stream never ends by itself. Dropping it cancels the accept; a
 /// connection accepted in the meantime is closed, never leaked.
@@ -98,9 +104,10 @@ impl AcceptStream {
         }
     }
 
-    /// Whether the stream currently uses a multishot accept.
+    /// Whether the stream uses (or, before its first poll, will use) a
+    /// multishot accept.
     pub fn is_multishot(&self) -> bool {
-        matches!(self.mode, Mode::Multi(_))
+        matches!(self.mode, Mode::Multi(_)) && multishot_supported()
     }
 
     /// Polls for the next accepted connection.
