@@ -10,17 +10,17 @@ use std::time::Duration;
 use common::{pipe, TrackedBuf};
 use ringbolt::op::{Op, Read};
 use ringbolt::time::{sleep, timeout};
-use ringbolt::{Builder, Driver, Runtime, SharedFd};
+use ringbolt::{Builder, Runtime, SharedFd};
 
 /// These tests check the ring's op lifecycle, so they pin the io_uring
 /// driver whatever RINGBOLT_DRIVER says (tests/rt_driver.rs covers the pool).
-fn ring() -> Runtime {
-    Builder::new().driver(Driver::IoUring).build().unwrap()
+fn ring() -> Option<Runtime> {
+    common::uring(Builder::new())
 }
 
 #[test]
 fn dropped_read_keeps_its_buffer_until_the_cqe() {
-    let rt = ring();
+    let Some(rt) = ring() else { return };
     let drops = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
         let (rx, _tx) = pipe();
@@ -53,7 +53,7 @@ fn dropped_read_keeps_its_buffer_until_the_cqe() {
 
 #[test]
 fn a_thousand_dropped_reads_leave_nothing_behind() {
-    let rt = ring();
+    let Some(rt) = ring() else { return };
     let drops = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
         let (rx, tx) = pipe();
@@ -110,7 +110,7 @@ fn a_read_that_completes_returns_the_data_and_the_buffer() {
 
 #[test]
 fn an_op_dropped_before_its_first_poll_submits_nothing() {
-    let rt = ring();
+    let Some(rt) = ring() else { return };
     let drops = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
         let (rx, _tx) = pipe();
@@ -127,7 +127,7 @@ fn an_op_dropped_before_its_first_poll_submits_nothing() {
 
 #[test]
 fn an_op_dropped_on_another_thread_is_parked_by_its_owner() {
-    let rt = ring();
+    let Some(rt) = ring() else { return };
     let drops = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
         let (rx, _tx) = pipe();
@@ -165,7 +165,7 @@ use std::future::Future as _;
 /// once and nothing stays in flight.
 #[test]
 fn ops_dropped_at_random_points() {
-    let rt = ring();
+    let Some(rt) = ring() else { return };
     let drops = Arc::new(AtomicUsize::new(0));
     let made = Arc::new(AtomicUsize::new(0));
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;

@@ -81,3 +81,22 @@ pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Builds `builder` with the io_uring driver, for tests of the ring itself;
+/// `None` (after saying so) where the host refuses io_uring (seccomp,
+/// `kernel.io_uring_disabled`, an old kernel), so the test is skipped.
+pub fn uring(builder: ringbolt::Builder) -> Option<ringbolt::Runtime> {
+    match builder.driver(ringbolt::Driver::IoUring).build() {
+        Ok(rt) => Some(rt),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            eprintln!("skipped: io_uring is refused here: {e}");
+            None
+        }
+        Err(e) => panic!("io_uring runtime: {e}"),
+    }
+}
