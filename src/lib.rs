@@ -8,5 +8,7 @@ pub use ringbolt_runtime::{
     buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, Driver,
     Feature, JoinError, JoinHandle, Runtime, RuntimeMetrics, SharedFd,
 };
-pub use ringbolt_runtime::{group, join_all, try_join_all, GroupError, TaskGroup};
+pub use ringbolt_runtime::{
+    group, join, join_all, select, task_local, try_join, try_join_all, GroupError, TaskGroup,
+};
 pub use ringbolt_sync as sync;

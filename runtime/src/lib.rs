@@ -14,10 +14,13 @@ mod driver;
 mod executor;
 mod fd;
 pub mod group;
+#[doc(hidden)]
+pub mod macros;
 pub mod op;
 mod runtime;
 mod sys;
 pub mod task;
+pub mod task_local;
 pub mod time;
 
 pub use driver::Feature;
