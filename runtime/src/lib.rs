@@ -26,5 +26,5 @@ pub mod time;
 pub use driver::Feature;
 pub use fd::SharedFd;
 pub use group::{join_all, try_join_all, GroupError, TaskGroup};
-pub use runtime::{run, Builder, Driver, Runtime, RuntimeMetrics};
+pub use runtime::{run, Builder, Driver, Runtime, RuntimeMetrics, SpawnPolicy};
 pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};

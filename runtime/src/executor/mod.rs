@@ -12,6 +12,7 @@
 //! completions: after `BUDGET` polls the ring gets its turn.
 
 pub(crate) mod context;
+pub(crate) mod placement;
 pub(crate) mod registry;
 pub(crate) mod shared;
 
@@ -31,6 +32,7 @@ use crate::blocking::BlockingPool;
 use crate::driver::{Driver, PoolDriver, RingConfig};
 use crate::task::{Harness, JoinHandle, Runnable, TaskMeta};
 use crate::time::wheel::Wheel;
+use placement::Placement;
 use shared::{Remote, Shared};
 
 /// Tasks polled per loop iteration before the ring gets a turn.
@@ -74,6 +76,8 @@ pub(crate) struct Worker {
     pub(crate) tasks: RefCell<Slab<Waker>>,
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) shared: Arc<Shared>,
+    /// The runtime's workers, for placing spawned tasks.
+    pub(crate) placement: Arc<Placement>,
     pub(crate) stats: ExecStats,
     /// Scratch space reused by every tick.
     wakers: RefCell<Vec<Waker>>,
@@ -91,7 +95,11 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// Creates the worker's wake-up eventfd and, with `cfg`, its ring;
     /// without, the worker uses the thread-pool driver.
-    pub(crate) fn new(cfg: Option<&RingConfig>, blocking: Arc<BlockingPool>) -> io::Result<Worker> {
+    pub(crate) fn new(
+        cfg: Option<&RingConfig>,
+        blocking: Arc<BlockingPool>,
+        placement: Arc<Placement>,
+    ) -> io::Result<Worker> {
         let id = NEXT_WORKER_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared::new(id, crate::sys::eventfd()?));
         let io = match cfg {
@@ -107,6 +115,7 @@ impl Worker {
             tasks: RefCell::new(Slab::new()),
             blocking,
             shared,
+            placement,
             stats: ExecStats::default(),
             wakers: RefCell::new(Vec::new()),
             remote: RefCell::new(Vec::new()),
@@ -121,8 +130,23 @@ impl Worker {
         }
     }
 
-    /// Spawns a `Send` future on this worker.
+    /// Spawns a `Send` future on the worker the placement policy picks.
     pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self.placement.pick(Some(self.id)) {
+            None => self.spawn_here(future, meta),
+            Some(target) => {
+                self.stats.spawned.set(self.stats.spawned.get() + 1);
+                spawn_onto(&target, future, meta)
+            }
+        }
+    }
+
+    /// Spawns a `Send` future on this worker.
+    pub(crate) fn spawn_here<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -331,6 +355,27 @@ impl Worker {
             );
         }
     }
+}
+
+/// Spawns a `Send` future onto worker `target` from any thread: the task is
+/// created with `target`'s schedule function and queued there.
+pub(crate) fn spawn_onto<F>(
+    target: &Arc<Shared>,
+    future: F,
+    meta: TaskMeta,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let harness = Harness::new(future, meta.id);
+    let shared = target.clone();
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(meta)
+        .spawn(move |_| harness, move |r| schedule(&shared, r));
+    let waker = runnable.waker();
+    runnable.schedule();
+    JoinHandle::new(task, waker)
 }
 
 /// The schedule function of every task on worker `shared`: the local run

@@ -77,6 +77,13 @@ impl Shared {
         }
     }
 
+    /// Wakes the worker's ring even if a wake-up is already pending (for
+    /// the stop signal, which is not a queued message).
+    pub(crate) fn notify_always(&self) {
+        self.notified.store(true, Ordering::Release);
+        crate::sys::eventfd_signal(self.eventfd.as_raw_fd());
+    }
+
     /// Whether a producer has signalled since the last `clear_notified`.
     pub(crate) fn is_notified(&self) -> bool {
         self.notified.load(Ordering::Acquire)

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use super::{Driver, Runtime};
+use super::{Driver, Runtime, SpawnPolicy};
 use crate::driver::{Disabled, Feature, RingConfig};
 
 /// The largest submission queue the kernel accepts.
@@ -29,7 +29,21 @@ pub struct Builder {
     keep_alive: Duration,
     driver: Driver,
     disabled: Vec<Feature>,
+    workers: usize,
+    policy: SpawnPolicy,
+    pin: bool,
 }
+
+/// Worker settings, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerOptions {
+    pub(crate) workers: usize,
+    pub(crate) policy: SpawnPolicy,
+    pub(crate) pin: bool,
+}
+
+/// The most workers a runtime may have.
+const MAX_WORKERS: usize = 1024;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -40,6 +54,9 @@ impl Default for Builder {
             keep_alive: Duration::from_secs(10),
             driver: Driver::Auto,
             disabled: Vec::new(),
+            workers: 1,
+            policy: SpawnPolicy::default(),
+            pin: false,
         }
     }
 }
@@ -49,6 +66,28 @@ impl Builder {
     /// threads kept 10 s when idle.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The number of workers: threads with their own ring and executor
+    /// (default 1; at most 1024). Worker 0 is the thread that builds the
+    /// runtime; the others run on threads of their own until it is dropped.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Where `spawn` places tasks when there are several workers (default
+    /// [`SpawnPolicy::RoundRobin`]).
+    pub fn spawn_policy(mut self, policy: SpawnPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Pins worker `i` to the `i`-th CPU this process may use (worker 0 is
+    /// the building thread, which is pinned too). Default false.
+    pub fn pin_workers(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
     }
 
     /// Submission queue entries of each worker's ring: a power of two from
@@ -125,6 +164,12 @@ impl Builder {
                 )));
             }
         }
+        if self.workers == 0 || self.workers > MAX_WORKERS {
+            return Err(invalid(format!(
+                "ringbolt: workers must be from 1 to {MAX_WORKERS}, got {}",
+                self.workers
+            )));
+        }
         if self.max_blocking_threads == 0 {
             return Err(invalid(
                 "ringbolt: max_blocking_threads must be at least 1".to_string(),
@@ -165,6 +210,17 @@ impl Builder {
             },
             forced => forced,
         };
-        Runtime::with_config(&cfg, driver, self.max_blocking_threads, self.keep_alive)
+        let opts = WorkerOptions {
+            workers: self.workers,
+            policy: self.policy,
+            pin: self.pin,
+        };
+        Runtime::with_config(
+            &cfg,
+            driver,
+            &opts,
+            self.max_blocking_threads,
+            self.keep_alive,
+        )
     }
 }

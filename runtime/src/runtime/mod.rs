@@ -3,6 +3,7 @@
 mod builder;
 mod kind;
 mod metrics;
+mod workers;
 
 use std::future::Future;
 use std::io;
@@ -13,26 +14,32 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
+pub use crate::executor::placement::SpawnPolicy;
 pub use builder::Builder;
 pub use kind::Driver;
 pub use metrics::RuntimeMetrics;
 
 use crate::blocking::BlockingPool;
 use crate::driver::RingConfig;
-use crate::executor::{context, MainWaker, Worker};
+use crate::executor::placement::Placement;
+use crate::executor::{context, spawn_onto, MainWaker, Worker};
 use crate::task::{JoinHandle, TaskMeta};
+use workers::{Spec, WorkerThread};
 
 /// A ringbolt runtime: one worker (a ring, an executor, a timer wheel) on
-/// the thread that created it, and a blocking pool.
+/// the thread that created it, `workers(n) - 1` more on threads of their
+/// own (thread-per-core, no work stealing), and a blocking pool.
 ///
-/// The runtime is `!Send`: its ring belongs to this thread (io_uring's
-/// SINGLE_ISSUER). Tasks and I/O types are `Send`, and wakers work from any
-/// thread. Dropping the runtime cancels every task, waits for the kernel to
+/// The runtime is `!Send`: worker 0's ring belongs to this thread
+/// (io_uring's SINGLE_ISSUER). Tasks and I/O types are `Send`, and wakers
+/// work from any thread. A task stays on the worker it was spawned on. Dropping the runtime cancels every task, waits for the kernel to
 /// finish their in-flight operations (so no buffer is freed while the
 /// kernel may write it), cancels blocking jobs not started yet, and returns.
 #[derive(Debug)]
 pub struct Runtime {
     worker: Rc<Worker>,
+    threads: Vec<WorkerThread>,
+    placement: Arc<Placement>,
     blocking: Arc<BlockingPool>,
     kind: Driver,
 }
@@ -50,27 +57,95 @@ impl Runtime {
     fn with_config(
         cfg: &RingConfig,
         driver: Driver,
+        opts: &builder::WorkerOptions,
         max_blocking: usize,
         keep_alive: Duration,
     ) -> io::Result<Runtime> {
         let blocking = Arc::new(BlockingPool::new(max_blocking, keep_alive));
+        let placement = Arc::new(Placement::new(opts.policy));
+        if opts.pin {
+            workers::pin_to_cpu(0);
+        }
+        let new_worker =
+            |ring: Option<&RingConfig>| Worker::new(ring, blocking.clone(), placement.clone());
         let (worker, kind) = match driver {
-            Driver::ThreadPool => (Worker::new(None, blocking.clone())?, Driver::ThreadPool),
-            Driver::IoUring => (Worker::new(Some(cfg), blocking.clone())?, Driver::IoUring),
-            Driver::Auto => match Worker::new(Some(cfg), blocking.clone()) {
+            Driver::ThreadPool => (new_worker(None)?, Driver::ThreadPool),
+            Driver::IoUring => (new_worker(Some(cfg))?, Driver::IoUring),
+            Driver::Auto => match new_worker(Some(cfg)) {
                 Ok(w) => (w, Driver::IoUring),
                 Err(e) if kind::is_refusal(&e) => {
                     warn_fallback_once(&e);
-                    (Worker::new(None, blocking.clone())?, Driver::ThreadPool)
+                    (new_worker(None)?, Driver::ThreadPool)
                 }
                 Err(e) => return Err(e),
             },
         };
+        let worker = Rc::new(worker);
+        let mut threads = Vec::with_capacity(opts.workers - 1);
+        for index in 1..opts.workers {
+            let spec = Spec {
+                index,
+                ring: (kind == Driver::IoUring).then(|| cfg.clone()),
+                blocking: blocking.clone(),
+                placement: placement.clone(),
+                pin: opts.pin,
+            };
+            match WorkerThread::start(spec) {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    for t in &threads {
+                        t.signal_stop();
+                    }
+                    for mut t in threads {
+                        t.join();
+                    }
+                    let _guard = context::enter(worker.clone());
+                    worker.shutdown();
+                    return Err(e);
+                }
+            }
+        }
+        let mut all = vec![worker.shared.clone()];
+        all.extend(threads.iter().map(|t| t.shared.clone()));
+        placement.set_workers(all);
         Ok(Runtime {
-            worker: Rc::new(worker),
+            worker,
+            threads,
+            placement,
             blocking,
             kind,
         })
+    }
+
+    /// The number of workers (threads with a ring and an executor).
+    pub fn worker_count(&self) -> usize {
+        1 + self.threads.len()
+    }
+
+    /// Spawns a task on worker `index` (0 is the thread that created the
+    /// runtime); it stays there.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= worker_count()`.
+    #[track_caller]
+    pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let meta = TaskMeta::new(None, std::panic::Location::caller());
+        let workers = self.placement.workers();
+        assert!(
+            index < workers.len(),
+            "Runtime::spawn_on: worker {index} does not exist (the runtime has {})",
+            workers.len()
+        );
+        if index == 0 {
+            self.worker.spawn_here(future, meta)
+        } else {
+            spawn_onto(&workers[index], future, meta)
+        }
     }
 
     /// The driver that actually runs: [`Driver::IoUring`] or
@@ -110,8 +185,9 @@ impl Runtime {
         }
     }
 
-    /// Spawns a task on this runtime; it runs while the runtime is driven by
-    /// [`Runtime::block_on`].
+    /// Spawns a task on this runtime, on the worker the [`SpawnPolicy`]
+    /// picks. Tasks on worker 0 run while [`Runtime::block_on`] drives it;
+    /// the other workers run on their own.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -162,6 +238,12 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        for t in &self.threads {
+            t.signal_stop();
+        }
+        for t in &mut self.threads {
+            t.join();
+        }
         let _guard = context::enter(self.worker.clone());
         self.worker.shutdown();
         self.blocking.shutdown();
