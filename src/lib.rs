@@ -12,3 +12,6 @@ pub use ringbolt_runtime::{
     group, join, join_all, select, task_local, try_join, try_join_all, GroupError, TaskGroup,
 };
 pub use ringbolt_sync as sync;
+
+#[doc = include_str!("../docs/asyncio.md")]
+pub mod guide {}
