@@ -5,10 +5,8 @@
 //! nc 127.0.0.1 7878
 //! ```
 
-use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
-use std::task::Poll;
 
 use ringbolt::buf::IoBuf;
 use ringbolt::net::{TcpListener, TcpStream};
@@ -37,30 +35,26 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(&addr).await?;
         println!("listening on {}", listener.local_addr()?);
         let mut incoming = listener.incoming();
-        let mut ctrl_c = pin!(ringbolt::op::net::ctrl_c());
+        let mut ctrl_c = pin!(ringbolt::signal::ctrl_c());
         loop {
             // Whichever comes first: Ctrl-C or the next connection.
-            let next = poll_fn(|cx| {
-                if let Poll::Ready(r) = ctrl_c.as_mut().poll(cx) {
-                    return Poll::Ready(Err(r));
-                }
-                incoming.poll_accept(cx).map(Ok)
-            })
-            .await;
-            match next {
-                Ok(Ok(stream)) => {
-                    ringbolt::spawn(async move {
-                        if let Err(e) = echo(stream).await {
-                            eprintln!("connection error: {e}");
-                        }
-                    });
-                }
-                Ok(Err(e)) => eprintln!("accept error: {e}"),
-                Err(signal) => {
+            ringbolt::select! {
+                signal = &mut ctrl_c => {
                     signal?;
                     println!("Ctrl-C: shutting down");
                     return Ok(());
                 }
+                next = incoming.next() => match next {
+                    Some(Ok(stream)) => {
+                        ringbolt::spawn(async move {
+                            if let Err(e) = echo(stream).await {
+                                eprintln!("connection error: {e}");
+                            }
+                        });
+                    }
+                    Some(Err(e)) => eprintln!("accept error: {e}"),
+                    None => return Ok(()),
+                },
             }
         }
     })

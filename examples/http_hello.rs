@@ -7,10 +7,8 @@
 //! curl -v http://127.0.0.1:8080/
 //! ```
 
-use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
-use std::task::Poll;
 
 use ringbolt::net::{TcpListener, TcpStream};
 
@@ -124,33 +122,29 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(&addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
         let mut incoming = listener.incoming();
-        let mut ctrl_c = pin!(ringbolt::op::net::ctrl_c());
+        let mut ctrl_c = pin!(ringbolt::signal::ctrl_c());
         loop {
             // Whichever comes first: Ctrl-C or the next connection.
-            let next = poll_fn(|cx| {
-                if let Poll::Ready(r) = ctrl_c.as_mut().poll(cx) {
-                    return Poll::Ready(Err(r));
-                }
-                incoming.poll_accept(cx).map(Ok)
-            })
-            .await;
-            match next {
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    ringbolt::spawn(async move {
-                        if let Err(e) = serve(stream).await {
-                            if e.kind() != io::ErrorKind::ConnectionReset {
-                                eprintln!("connection error: {e}");
-                            }
-                        }
-                    });
-                }
-                Ok(Err(e)) => eprintln!("accept error: {e}"),
-                Err(signal) => {
+            ringbolt::select! {
+                signal = &mut ctrl_c => {
                     signal?;
                     println!("Ctrl-C: shutting down");
                     return Ok(());
                 }
+                next = incoming.next() => match next {
+                    Some(Ok(stream)) => {
+                        let _ = stream.set_nodelay(true);
+                        ringbolt::spawn(async move {
+                            if let Err(e) = serve(stream).await {
+                                if e.kind() != io::ErrorKind::ConnectionReset {
+                                    eprintln!("connection error: {e}");
+                                }
+                            }
+                        });
+                    }
+                    Some(Err(e)) => eprintln!("accept error: {e}"),
+                    None => return Ok(()),
+                },
             }
         }
     })

@@ -13,5 +13,11 @@ pub use ringbolt_runtime::{
 };
 pub use ringbolt_sync as sync;
 
+/// Signals: [`ctrl_c`](signal::ctrl_c) resolves when the process receives
+/// SIGINT (for clean server shutdown).
+pub mod signal {
+    pub use ringbolt_runtime::op::net::ctrl_c;
+}
+
 #[doc = include_str!("../docs/asyncio.md")]
 pub mod guide {}

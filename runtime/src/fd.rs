@@ -27,6 +27,16 @@ impl SharedFd {
         self.inner.as_raw_fd()
     }
 
+    /// The descriptor itself, if this is its only owner (no clone and no
+    /// operation holds it); otherwise `self` back.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back while other owners exist.
+    pub fn try_unwrap(self) -> Result<OwnedFd, SharedFd> {
+        Arc::try_unwrap(self.inner).map_err(|inner| SharedFd { inner })
+    }
+
     /// Closes the descriptor through the ring and returns the error
     /// `close(2)` reports. If operations still hold the descriptor (only
     /// possible for cancelled ones waiting for their completion), it is

@@ -59,6 +59,21 @@ impl<T: OpCode> MultiOp<T> {
         self.data.as_ref()
     }
 
+    /// The op's data back, once the stream has ended (or before it was
+    /// first polled): the kernel no longer uses it then.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back while the op is still in flight.
+    pub fn into_data(mut self) -> Result<T, Self> {
+        match self.state {
+            State::Unsubmitted | State::Done if self.data.is_some() => {
+                Ok(self.data.take().expect("checked above"))
+            }
+            _ => Err(self),
+        }
+    }
+
     /// Polls for the next completion: `(result, CQE flags)`. The flags tell
     /// whether more will come (IORING_CQE_F_MORE) and, for provided-buffer
     /// ops, which buffer was used.
@@ -134,9 +149,9 @@ impl<T: OpCode> MultiOp<T> {
                     };
                     Poll::Ready(Some((done.result, F_MORE)))
                 } else {
-                    self.data = None;
+                    // Kept for `into_data`, as on the ring path.
+                    self.data = Some(done.data);
                     self.state = State::Done;
-                    drop(done.data);
                     Poll::Ready(Some((done.result, 0)))
                 }
             }
