@@ -23,6 +23,7 @@ use std::panic::Location;
 
 pub use join::{JoinError, JoinHandle};
 pub(crate) use meta::TaskMeta;
+pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use yield_now::yield_now;
 
 use crate::executor::context;
