@@ -12,6 +12,8 @@ use ringbolt::{Builder, Runtime, SharedFd};
 
 #[test]
 fn runtime_drop_with_work_in_flight_returns_and_frees_everything() {
+    // Counts process-wide descriptors: no other test of this file may run.
+    let _serial = common::serial();
     let fds_before = open_fds();
     let drops = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
@@ -57,6 +59,7 @@ fn runtime_drop_with_work_in_flight_returns_and_frees_everything() {
 
 #[test]
 fn tasks_are_cancelled_at_shutdown_and_their_handles_say_so() {
+    let _serial = common::serial();
     let rt = Runtime::new().unwrap();
     let handle = rt.spawn(async {
         ringbolt::time::sleep(Duration::from_secs(3600)).await;
