@@ -21,9 +21,9 @@ mod yield_now;
 use std::future::Future;
 use std::panic::Location;
 
+pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use meta::TaskMeta;
-pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use yield_now::yield_now;
 
 use crate::executor::context;
