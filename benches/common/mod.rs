@@ -339,6 +339,65 @@ pub(crate) fn cpu_time() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// CPU time (user + system) the calling thread has used
+/// (`RUSAGE_THREAD`).
+pub(crate) fn thread_cpu_time() -> Duration {
+    let ru = rusage(libc::RUSAGE_THREAD);
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU time (utime + stime, all threads) process `pid` has used, from
+/// `/proc/<pid>/stat` (clock-tick resolution, usually 10 ms).
+pub(crate) fn process_cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces:
+    // count the fields after its closing one (field 3 is index 0 there).
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(14 - 3)?.parse().ok()?;
+    let stime: u64 = fields.get(15 - 3)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Some(Duration::from_nanos((utime + stime) * 1_000_000_000 / hz))
+}
+
+/// Time on CPU of every thread of process `pid`, from the scheduler's own
+/// clock (`/proc/<pid>/task/*/schedstat`, nanoseconds): precise where the
+/// tick-sampled `utime + stime` of [`process_cpu_time`] is not.
+pub(crate) fn process_sched_time(pid: u32) -> Option<Duration> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = entry.ok()?.path().join("schedstat");
+        // A thread may exit between the listing and the read.
+        if let Ok(text) = std::fs::read_to_string(path) {
+            total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// Busy time of the whole machine, all CPUs added (`/proc/stat`: user,
+/// nice, system, irq, softirq, steal; idle and iowait left out).
+pub(crate) fn machine_busy_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| v.get(i))
+        .sum::<u64>();
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Some(Duration::from_nanos(busy * 1_000_000_000 / hz))
+}
+
 // ---------------------------------------------------------------------------
 // Children
 

@@ -1,0 +1,375 @@
+//! The reports drawn from the records: a Markdown table (medians, spread,
+//! ratios against tokio current_thread, the targets) and a hand-written SVG
+//! chart (requests/s by connections, one bar per contender).
+
+use std::fmt::Write as _;
+
+use crate::common::{fmt_num, summarize, Record, Summary};
+use crate::{Contender, WORKLOADS};
+
+/// The baseline every ratio is taken against.
+const BASELINE: Contender = Contender::TokioCt;
+
+/// One (workload, connections) cell of the table.
+struct Cell {
+    workload: &'static str,
+    connections: u64,
+}
+
+fn cells(records: &[Record]) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for w in WORKLOADS {
+        let mut conns: Vec<u64> = records
+            .iter()
+            .filter(|r| r.get_str("workload") == Some(w))
+            .filter_map(|r| r.get_num("connections").map(|c| c as u64))
+            .collect();
+        conns.sort_unstable();
+        conns.dedup();
+        for c in conns {
+            out.push(Cell {
+                workload: w,
+                connections: c,
+            });
+        }
+    }
+    out
+}
+
+/// The values of `key` over the rounds of one contender in one cell.
+fn values(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Vec<f64> {
+    records
+        .iter()
+        .filter(|r| {
+            r.get_str("workload") == Some(cell.workload)
+                && r.get_num("connections") == Some(cell.connections as f64)
+                && r.get_str("contender") == Some(contender.name())
+        })
+        .filter_map(|r| r.get_num(key))
+        .collect()
+}
+
+fn median(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Option<f64> {
+    summarize(&values(records, cell, contender, key)).map(|s| s.median)
+}
+
+fn spread(s: Option<Summary>) -> String {
+    match s {
+        Some(s) => format!("{}–{}", fmt_num(s.min), fmt_num(s.max)),
+        None => "—".into(),
+    }
+}
+
+fn med(s: Option<Summary>) -> String {
+    s.map_or("—".into(), |s| fmt_num(s.median))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or("—".into(), |r| format!("{r:.2}×"))
+}
+
+/// The Markdown report.
+pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
+    let mut s = String::new();
+    let m = |k: &str| meta.get_str(k).unwrap_or("?").to_string();
+    let _ = writeln!(
+        s,
+        "# Network benchmark: ringbolt vs tokio (echo, HTTP hello)\n"
+    );
+    let _ = writeln!(s, "Command: `{}`\n", m("command"));
+    let _ = writeln!(
+        s,
+        "Conditions: kernel {}, {} cores ({}), {}; ringbolt ring setup `{}`; {}, tokio {}, commit {}.\n",
+        m("kernel"),
+        meta.get_num("cores").unwrap_or(0.0),
+        m("cpu"),
+        m("date"),
+        m("ring_setup"),
+        m("rustc"),
+        m("tokio_version"),
+        m("git_commit"),
+    );
+    let _ = writeln!(s, "**{}**\n", m("note"));
+    let _ = writeln!(s, "- Echo load: {}", m("echo_client"));
+    let _ = writeln!(s, "- HTTP load: {}", m("http_client"));
+    let _ = writeln!(s, "- Timing: {}", m("timing"));
+    let _ = writeln!(
+        s,
+        "- Server CPU µs/request: utime+stime of the server process (`/proc/<pid>/stat`, all threads) over the measured interval ÷ requests in it.\n"
+    );
+    if let Some(notes) = meta.get_str("notes") {
+        for n in notes.split(" | ") {
+            let _ = writeln!(s, "- Note: {n}");
+        }
+        s.push('\n');
+    }
+
+    let _ = writeln!(
+        s,
+        "Medians of {} interleaved rounds; spread is min–max over the rounds; ratios are medians ÷ tokio-current-thread's medians in the same run.\n",
+        meta.get_num("rounds").unwrap_or(0.0)
+    );
+    let _ = writeln!(
+        s,
+        "| workload | conns | contender | rps | rps spread | p50 µs | p99 µs | server CPU µs/req | CPU spread | server cores | rps vs tokio-ct | CPU/req vs tokio-ct |"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for cell in cells(records) {
+        let base_rps = median(records, &cell, BASELINE, "rps");
+        let base_cpu = median(records, &cell, BASELINE, "cpu_us_per_req");
+        for c in Contender::ALL {
+            let rps = summarize(&values(records, &cell, c, "rps"));
+            if rps.is_none() {
+                continue;
+            }
+            let cpu = summarize(&values(records, &cell, c, "cpu_us_per_req"));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell.workload,
+                cell.connections,
+                c.name(),
+                med(rps),
+                spread(rps),
+                med(summarize(&values(records, &cell, c, "p50_us"))),
+                med(summarize(&values(records, &cell, c, "p99_us"))),
+                med(cpu),
+                spread(cpu),
+                med(summarize(&values(records, &cell, c, "server_cores"))),
+                fmt_ratio(ratio(rps.map(|x| x.median), base_rps)),
+                fmt_ratio(ratio(cpu.map(|x| x.median), base_cpu)),
+            );
+        }
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Targets\n\nringbolt (1 worker) against tokio current_thread: ≥ 1.1× requests/s and ≤ 0.9× server CPU µs/request at 64 and 512 connections (HTTP: wrk's 100).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | conns | rps ratio | target ≥ 1.10 | CPU/req ratio | target ≤ 0.90 |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---|---:|---|");
+    for cell in cells(records) {
+        if !matches!(cell.connections, 64 | 100 | 512) {
+            continue;
+        }
+        let r = ratio(
+            median(records, &cell, Contender::Ringbolt, "rps"),
+            median(records, &cell, BASELINE, "rps"),
+        );
+        let c = ratio(
+            median(records, &cell, Contender::Ringbolt, "cpu_us_per_req"),
+            median(records, &cell, BASELINE, "cpu_us_per_req"),
+        );
+        let verdict = |ok: Option<bool>| match ok {
+            Some(true) => "met",
+            Some(false) => "missed",
+            None => "—",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell.workload,
+            cell.connections,
+            fmt_ratio(r),
+            verdict(r.map(|r| r >= 1.1)),
+            fmt_ratio(c),
+            verdict(c.map(|c| c <= 0.9)),
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## ringbolt's counters per request\n\nDeltas of `Runtime::metrics()` over the measured interval ÷ requests (worker 0 only: for ringbolt-2workers this covers about half of the connections, so only the 1-worker rows are exact).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | conns | contender | loop iterations/req | ring enters/req | task polls/req | ops submitted/req |"
+    );
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|");
+    for cell in cells(records) {
+        for c in [Contender::Ringbolt, Contender::Ringbolt2] {
+            let v = |k: &str| med(summarize(&values(records, &cell, c, k)));
+            if values(records, &cell, c, "enters_per_req").is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell.workload,
+                cell.connections,
+                c.name(),
+                v("loops_per_req"),
+                v("enters_per_req"),
+                v("polls_per_req"),
+                v("ops_per_req"),
+            );
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------
+// SVG
+
+const COLORS: [&str; 4] = ["#d62728", "#ff9896", "#1f77b4", "#aec7e8"];
+
+/// A grouped bar chart: one panel per workload, groups by connections, one
+/// bar (median, with a min–max whisker) per contender.
+pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
+    let all = cells(records);
+    let panels: Vec<&str> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| all.iter().any(|c| c.workload == *w))
+        .collect();
+    let (pw, ph) = (330.0_f64, 300.0_f64);
+    let (left, top, bottom) = (60.0_f64, 60.0_f64, 40.0_f64);
+    let width = left + pw * panels.len().max(1) as f64 + 20.0;
+    let height = top + ph + bottom + 40.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.0}" y="20" font-size="14" text-anchor="middle">Requests/s by connections (median of rounds, whisker = min–max); loopback, client and server share {} cores</text>"#,
+        width / 2.0,
+        meta.get_num("cores").unwrap_or(0.0)
+    );
+    // Legend.
+    for (i, c) in Contender::ALL.iter().enumerate() {
+        let x = left + i as f64 * 170.0;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x:.0}" y="32" width="12" height="12" fill="{}"/><text x="{:.0}" y="42">{}</text>"#,
+            COLORS[i],
+            x + 16.0,
+            c.name()
+        );
+    }
+    for (p, w) in panels.iter().enumerate() {
+        let x0 = left + p as f64 * pw;
+        let pcells: Vec<&Cell> = all.iter().filter(|c| c.workload == *w).collect();
+        let ymax = pcells
+            .iter()
+            .flat_map(|cell| {
+                Contender::ALL
+                    .iter()
+                    .flat_map(|&c| values(records, cell, c, "rps"))
+            })
+            .fold(0.0_f64, f64::max);
+        let ymax = nice_ceiling(ymax.max(1.0));
+        let plot_w = pw - 30.0;
+        let y = |v: f64| top + ph - v / ymax * ph;
+        // Axes and grid.
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.0}" y="{:.0}" font-size="13" text-anchor="middle">{w}</text>"#,
+            x0 + plot_w / 2.0,
+            top - 4.0
+        );
+        for k in 0..=4 {
+            let v = ymax * k as f64 / 4.0;
+            let yy = y(v);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0:.0}" y1="{yy:.1}" x2="{:.0}" y2="{yy:.1}" stroke="#ddd"/><text x="{:.0}" y="{:.1}" text-anchor="end">{}</text>"##,
+                x0 + plot_w,
+                x0 - 4.0,
+                yy + 4.0,
+                short(v)
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x0:.0}" y1="{:.0}" x2="{x0:.0}" y2="{:.0}" stroke="black"/>"#,
+            top,
+            top + ph
+        );
+        let gw = plot_w / pcells.len().max(1) as f64;
+        let bw = (gw - 16.0) / Contender::ALL.len() as f64;
+        for (g, cell) in pcells.iter().enumerate() {
+            let gx = x0 + g as f64 * gw + 8.0;
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.0}" y="{:.0}" text-anchor="middle">{} conn</text>"#,
+                gx + (gw - 16.0) / 2.0,
+                top + ph + 16.0,
+                cell.connections
+            );
+            for (i, &c) in Contender::ALL.iter().enumerate() {
+                let Some(sum) = summarize(&values(records, cell, c, "rps")) else {
+                    continue;
+                };
+                let bx = gx + i as f64 * bw;
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{bx:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {:.0} rps (min {:.0}, max {:.0})</title></rect>"#,
+                    y(sum.median),
+                    bw - 1.0,
+                    top + ph - y(sum.median),
+                    COLORS[i],
+                    c.name(),
+                    cell.connections,
+                    sum.median,
+                    sum.min,
+                    sum.max
+                );
+                let cx = bx + (bw - 1.0) / 2.0;
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="black"/>"#,
+                    y(sum.min),
+                    y(sum.max)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.0}" y="{:.0}" text-anchor="middle" fill="#555">{} · kernel {} · ring {}</text>"##,
+        width / 2.0,
+        height - 8.0,
+        meta.get_str("date").unwrap_or(""),
+        meta.get_str("kernel").unwrap_or(""),
+        meta.get_str("ring_setup").unwrap_or("")
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The smallest of 1, 2, 2.5, 5 × 10^k at or above `x`.
+fn nice_ceiling(x: f64) -> f64 {
+    let p = 10f64.powf(x.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * p >= x {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+fn short(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{}M", fmt_num(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{}k", fmt_num(v / 1e3))
+    } else {
+        fmt_num(v)
+    }
+}
