@@ -38,7 +38,9 @@
 //!
 //! Options: `--rounds N`, `--duration SECS` (measured interval), `--warmup
 //! SECS`, `--connections 1,64,512`, `--contenders a,b`, `--filter SUBSTR`
-//! (workload names), `--md PATH`, `--svg PATH`. cargo's `--bench` is
+//! (workload names), `--wait-quiet SECS` (before each measurement, wait up
+//! to SECS for other processes to use under 0.25 cores: the machine may be
+//! shared), `--md PATH`, `--svg PATH`. cargo's `--bench` is
 //! ignored. Nothing here asserts a timing: figures are recorded, not checked.
 
 #[path = "net/client.rs"]
@@ -63,6 +65,8 @@ use process::{Clocks, ServerProcess};
 
 /// The workloads, in report order.
 pub(crate) const WORKLOADS: [&str; 3] = ["echo-64b", "echo-4k", "http-hello"];
+/// Background load (cores) under which the machine counts as quiet.
+const QUIET_CORES: f64 = 0.25;
 /// wrk's connection count (`-c`).
 const WRK_CONNECTIONS: usize = 100;
 /// What every report says about the machine being shared.
@@ -152,6 +156,7 @@ struct NetArgs {
     contenders: Option<Vec<Contender>>,
     svg: Option<PathBuf>,
     from_json: Option<PathBuf>,
+    wait_quiet: Option<f64>,
 }
 
 fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
@@ -171,6 +176,9 @@ fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
                 let v = value()?;
                 let list: Option<Vec<Contender>> = v.split(',').map(Contender::parse).collect();
                 a.contenders = Some(list.ok_or(format!("bad --contenders {v}"))?);
+            }
+            "--wait-quiet" => {
+                a.wait_quiet = Some(value()?.parse().map_err(|_| "bad --wait-quiet")?)
             }
             "--svg" => a.svg = Some(PathBuf::from(value()?)),
             "--from-json" => a.from_json = Some(PathBuf::from(value()?)),
@@ -318,6 +326,9 @@ fn run(args: &Args, net: &NetArgs) {
                     "[{k:>3}/{total}] round {round} {workload:<10} {conns:>3} conn {:<21}",
                     c.name()
                 );
+                if let Some(limit) = net.wait_quiet {
+                    wait_quiet(Duration::from_secs_f64(limit));
+                }
                 let res = if workload == "http-hello" {
                     measure_http(c, &plan)
                 } else {
@@ -430,11 +441,7 @@ fn measure_echo(
         .num("p99_us", run.hist.value_at_quantile(0.99) as f64 / 1e3);
     let cpu = cpu1.get().since(&cpu0.get());
     add_cpu(&mut r, &cpu, run.requests, secs);
-    let client = run.client_cpu.as_secs_f64();
-    r.num("client_cores", client / secs).num(
-        "other_cores",
-        (cpu.machine.as_secs_f64() - cpu.sched.as_secs_f64() - client).max(0.0) / secs,
-    );
+    add_load(&mut r, &cpu, run.client_cpu, secs);
     add_metrics(&mut r, c, metrics.as_ref(), run.requests);
     Ok(r)
 }
@@ -449,9 +456,12 @@ fn measure_http(c: Contender, plan: &Plan) -> Result<Record, String> {
     server.command("M");
     let cpu0 = server.clocks();
     let t0 = Instant::now();
+    let wrk0 = common::children_cpu_time();
     let run = wrk::run(server.addr, WRK_CONNECTIONS, plan.wrk_secs)?;
     let elapsed = t0.elapsed();
     let cpu = server.clocks().since(&cpu0);
+    // wrk has been waited for; the server has not: the delta is wrk's.
+    let client = common::children_cpu_time().saturating_sub(wrk0);
     let metrics = server.metrics();
     drop(server);
     if run.requests == 0 {
@@ -462,6 +472,7 @@ fn measure_http(c: Contender, plan: &Plan) -> Result<Record, String> {
         .num("p50_us", run.p50_us)
         .num("p99_us", run.p99_us);
     add_cpu(&mut r, &cpu, run.requests, elapsed.as_secs_f64());
+    add_load(&mut r, &cpu, client, elapsed.as_secs_f64());
     if run.errors > 0 {
         r.num("errors", run.errors as f64);
     }
@@ -478,6 +489,43 @@ fn add_cpu(r: &mut Record, cpu: &Clocks, requests: u64, secs: f64) {
         .num("server_cores", cpu.stat.as_secs_f64() / secs)
         .num("sched_cpu_us_per_req", per_req(cpu.sched))
         .num("machine_cores", cpu.machine.as_secs_f64() / secs);
+}
+
+/// Cores used by the load generator and by everything else on the machine
+/// (other processes, kernel threads) during the measured interval.
+fn add_load(r: &mut Record, cpu: &Clocks, client: Duration, secs: f64) {
+    let client = client.as_secs_f64();
+    let others = (cpu.machine.as_secs_f64() - cpu.sched.as_secs_f64() - client).max(0.0);
+    r.num("client_cores", client / secs)
+        .num("other_cores", others / secs);
+}
+
+/// Waits (at most `limit`) until the machine's load from other processes
+/// is under [`QUIET_CORES`]; returns the last load sampled (cores).
+fn wait_quiet(limit: Duration) -> f64 {
+    let deadline = Instant::now() + limit;
+    let mut waited = false;
+    loop {
+        let b0 = common::machine_busy_time().unwrap_or_default();
+        let t0 = Instant::now();
+        std::thread::sleep(Duration::from_millis(300));
+        let busy = common::machine_busy_time()
+            .unwrap_or_default()
+            .saturating_sub(b0)
+            .as_secs_f64()
+            / t0.elapsed().as_secs_f64();
+        if busy < QUIET_CORES || Instant::now() >= deadline {
+            if waited {
+                eprint!(" (background {busy:.2} cores)");
+            }
+            return busy;
+        }
+        if !waited {
+            eprint!(" waiting for a quiet machine ({busy:.2} cores busy)...");
+            waited = true;
+        }
+        std::thread::sleep(Duration::from_millis(700));
+    }
 }
 
 /// ringbolt's runtime counters per request (worker 0's).

@@ -339,6 +339,14 @@ pub(crate) fn cpu_time() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// CPU time (user + system) of this process's children that have been
+/// waited for (`RUSAGE_CHILDREN`).
+pub(crate) fn children_cpu_time() -> Duration {
+    let ru = rusage(libc::RUSAGE_CHILDREN);
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 /// CPU time (user + system) the calling thread has used
 /// (`RUSAGE_THREAD`).
 pub(crate) fn thread_cpu_time() -> Duration {

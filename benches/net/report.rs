@@ -64,6 +64,19 @@ fn med(s: Option<Summary>) -> String {
     s.map_or("—".into(), |s| fmt_num(s.median))
 }
 
+/// "server / client / others" cores busy (medians).
+fn cores(records: &[Record], cell: &Cell, c: Contender) -> String {
+    let m = |k: &str| {
+        summarize(&values(records, cell, c, k)).map_or("—".into(), |s| format!("{:.2}", s.median))
+    };
+    format!(
+        "{} / {} / {}",
+        m("server_cores"),
+        m("client_cores"),
+        m("other_cores")
+    )
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
@@ -102,7 +115,7 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
     let _ = writeln!(s, "- Timing: {}", m("timing"));
     let _ = writeln!(
         s,
-        "- Server CPU µs/request: utime+stime of the server process (`/proc/<pid>/stat`, all threads) over the measured interval ÷ requests in it.\n"
+        "- Server CPU µs/request: utime+stime of the server process (`/proc/<pid>/stat`, all threads) over the measured interval ÷ requests in it. Cores busy: server (same clock), client (the echo client's thread, or wrk), others (the rest of the machine: `/proc/stat` busy time minus both).\n"
     );
     if let Some(notes) = meta.get_str("notes") {
         for n in notes.split(" | ") {
@@ -111,6 +124,25 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
         s.push('\n');
     }
 
+    let others: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r.get_num("other_cores"))
+        .collect();
+    if let Some(o) = summarize(&others) {
+        if o.median > 0.25 {
+            let _ = writeln!(
+                s,
+                "**Warning: the machine was not quiet.** Other processes used {:.2} cores (median; max {:.2}) while measuring: absolute figures are low and ratios noisy.\n",
+                o.median, o.max
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "Background load from other processes while measuring: {:.2} cores median (max {:.2}).\n",
+                o.median, o.max
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "Medians of {} interleaved rounds; spread is min–max over the rounds; ratios are medians ÷ tokio-current-thread's medians in the same run.\n",
@@ -145,7 +177,7 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
                 med(summarize(&values(records, &cell, c, "p99_us"))),
                 med(cpu),
                 spread(cpu),
-                med(summarize(&values(records, &cell, c, "server_cores"))),
+                cores(records, &cell, c),
                 fmt_ratio(ratio(rps.map(|x| x.median), base_rps)),
                 fmt_ratio(ratio(cpu.map(|x| x.median), base_cpu)),
             );
