@@ -387,8 +387,9 @@ fn run(cli: Cli) -> Result<(), String> {
         } else if cli.quick {
             vec![1, 32]
         } else if w == Workload::RandReadDirect && cli.workload == "default" {
-            // The default run keeps O_DIRECT to the target's depths.
-            vec![1, 32]
+            // The default run keeps O_DIRECT to the target's depth (the
+            // device-bound rounds need many repeats to fit 3 minutes).
+            vec![32]
         } else {
             w.default_inflight()
         }
@@ -526,7 +527,9 @@ fn run(cli: Cli) -> Result<(), String> {
         }
     }
 
+    let load_start = loadavg();
     let mut meta = common::conditions();
+    meta.str("loadavg_start", load_start.clone());
     let ring_setup = inproc::ring_setup();
     meta.str("fs", data::fs_description(&dirs.data))
         .str("ring_setup", ring_setup)
@@ -569,13 +572,20 @@ fn run(cli: Cli) -> Result<(), String> {
         if spec.workload == Workload::AppendFsync {
             data::reset_dir(&spec.path).map_err(|e| format!("{}: {e}", spec.path.display()))?;
         }
-        let outcome = match spec.contender {
+        let measure = || match spec.contender {
             Contender::PythonAiofiles => {
                 external::python(python.as_ref().expect("available"), spec)
             }
             Contender::FioIoUring | Contender::FioPsync => external::fio(spec),
             _ => inproc::run(spec),
         };
+        // One retry: a shared machine can refuse a ring or kill a child for
+        // reasons of its own; the failure is reported if it happens again.
+        let outcome = measure().or_else(|e| {
+            progress.note(&format!("{label}: {e}; retrying once"));
+            std::thread::sleep(Duration::from_secs(1));
+            measure()
+        });
         match outcome {
             Ok(fig) => {
                 let mut rec = fig.record(spec, *round);
@@ -605,6 +615,23 @@ fn run(cli: Cli) -> Result<(), String> {
         }
     }
 
+    let load_end = loadavg();
+    meta.str("loadavg_end", load_end.clone());
+    let cores = meta.get_num("cores").unwrap_or(1.0);
+    for (when, load) in [("start", &load_start), ("end", &load_end)] {
+        let one: f64 = load
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        if one > cores {
+            notes.push(format!(
+                "the machine was busy: load average {load} at the {when} on {cores} cores \
+                 (other processes competed; ratios are less reliable than usual)"
+            ));
+        }
+    }
+
     let md = report::markdown(&meta, &results, &notes);
     println!("{md}");
     if let Some(json) = &cli.json {
@@ -630,6 +657,13 @@ fn run(cli: Cli) -> Result<(), String> {
         eprintln!("wrote {}", p.display());
     }
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The command line as a user would retype it.

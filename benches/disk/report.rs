@@ -93,7 +93,8 @@ pub(crate) fn markdown(meta: &Record, results: &[Record], notes: &[String]) -> S
         "Conditions: {} — kernel {}, {} cores ({}), {} MiB RAM; file system {}; \
          data file {} MiB; io_uring setup `{}`; one runtime thread (ringbolt, tokio \
          current_thread); {} s measured per cell after {} s warm-up; rustc {}, tokio {}, \
-         fio {}, Python {} + aiofiles {}; commit {}.\n",
+         fio {}, Python {} + aiofiles {}; commit {}; load average {} at the start, {} at \
+         the end.\n",
         meta_line(meta, "date"),
         meta_line(meta, "kernel"),
         meta_line(meta, "cores"),
@@ -110,6 +111,8 @@ pub(crate) fn markdown(meta: &Record, results: &[Record], notes: &[String]) -> S
         meta_line(meta, "python"),
         meta_line(meta, "aiofiles"),
         meta_line(meta, "git_commit"),
+        meta_line(meta, "loadavg_start"),
+        meta_line(meta, "loadavg_end"),
     );
     let _ = writeln!(
         s,
