@@ -1,6 +1,7 @@
 //! Bad builder values and refused ring setups give clear errors.
 
 use std::io::ErrorKind;
+use std::sync::{Arc, Mutex};
 
 mod common;
 
@@ -38,7 +39,8 @@ fn valid_settings_build() {
 
 /// With `kernel.io_uring_disabled = 2` the setup is refused: the error
 /// keeps its kind and names the cause. Changes a system-wide setting for a
-/// moment, so it runs only when RINGBOLT_SYSCTL_TESTS=1 (CI sets it) and
+/// moment, so it runs only when RINGBOLT_SYSCTL_TESTS=1 (CI sets it, with
+/// --test-threads=1: a parallel test would see the knob too) and
 /// only as root.
 #[test]
 fn a_refused_setup_names_the_cause() {
@@ -55,9 +57,25 @@ fn a_refused_setup_names_the_cause() {
         eprintln!("skipped: {KNOB} not writable");
         return;
     }
+    let warnings = Arc::new(Mutex::new(Vec::new()));
     let forced = Builder::new().driver(Driver::IoUring).build();
-    let auto = Builder::new().driver(Driver::Auto).build();
+    let (auto, auto2) = tracing::subscriber::with_default(Warnings(warnings.clone()), || {
+        (
+            Builder::new().driver(Driver::Auto).build(),
+            Builder::new().driver(Driver::Auto).build(),
+        )
+    });
     std::fs::write(KNOB, old.trim()).unwrap();
+    // Auto says once, naming the cause and the fix.
+    let warnings = warnings.lock().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("io_uring_disabled"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("thread-pool driver"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(auto2.unwrap().driver_kind(), Driver::ThreadPool);
     let e = forced.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert!(e.to_string().contains("io_uring_disabled"), "{e}");
@@ -66,4 +84,35 @@ fn a_refused_setup_names_the_cause() {
     assert_eq!(rt.driver_kind(), Driver::ThreadPool);
     rt.block_on(ringbolt::op::nop()).unwrap();
     assert_eq!(rt.metrics().ops_blocking, 1);
+}
+
+/// A `tracing` subscriber that keeps the text of every warning.
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_debug(&mut self, _field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0 += &format!("{value:?} ");
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut text = Text(String::new());
+            event.record(&mut text);
+            self.0.lock().unwrap().push(text.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }

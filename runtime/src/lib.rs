@@ -16,6 +16,7 @@ mod fd;
 pub mod group;
 #[doc(hidden)]
 pub mod macros;
+mod metrics;
 pub mod op;
 mod runtime;
 mod sys;
@@ -26,5 +27,7 @@ pub mod time;
 pub use driver::Feature;
 pub use fd::SharedFd;
 pub use group::{join_all, try_join_all, GroupError, TaskGroup};
-pub use runtime::{run, Builder, Driver, Runtime, RuntimeMetrics, SpawnPolicy};
+pub use runtime::{
+    run, Builder, Driver, OpCounts, OpLatency, Runtime, RuntimeMetrics, SpawnPolicy, WorkerStats,
+};
 pub use task::{spawn, spawn_blocking, spawn_local, yield_now, JoinError, JoinHandle};

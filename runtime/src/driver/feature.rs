@@ -37,6 +37,8 @@ const OPCODE_NAMES: &[(&str, u8)] = &[
     ("sendmsg", 9),
     ("recvmsg", 10),
     ("timeout", 11),
+    ("timeout_remove", 12),
+    ("async_cancel", 14),
     ("accept", 13),
     ("connect", 16),
     ("fallocate", 17),
@@ -55,8 +57,17 @@ const OPCODE_NAMES: &[(&str, u8)] = &[
     ("shutdown", 34),
     ("socket", 45),
     ("send_zc", 47),
+    ("read_multishot", 49),
     ("ftruncate", 55),
 ];
+
+/// The name of an opcode (`"other"` for one without a name here).
+pub(crate) fn opcode_name(n: u8) -> &'static str {
+    OPCODE_NAMES
+        .iter()
+        .find(|(_, c)| *c == n)
+        .map_or("other", |(s, _)| *s)
+}
 
 impl Feature {
     /// Parses one name: `taskrun`, `ext_arg`, `multishot`, `opcode:N` or

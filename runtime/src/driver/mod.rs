@@ -57,17 +57,20 @@ mod setup;
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 use slab::Slab;
 
-pub(crate) use feature::Disabled;
 pub use feature::Feature;
+pub(crate) use feature::{opcode_name, Disabled};
 pub(crate) use lifecycle::{Lifecycle, Orphan};
 pub(crate) use pool::PoolDriver;
 pub(crate) use setup::{Features, RingConfig};
+
+use crate::metrics::worker::WorkerMetrics;
 
 /// `user_data` of the cancel SQEs: their CQEs carry nothing we need.
 const CANCEL_KEY: u64 = u64::MAX;
@@ -76,25 +79,6 @@ const EVENTFD_KEY: u64 = u64::MAX - 1;
 /// `user_data` of the IORING_OP_TIMEOUT that bounds a wait on kernels (or
 /// configurations) without IORING_FEAT_EXT_ARG.
 const TIMEOUT_KEY: u64 = u64::MAX - 2;
-
-/// Counters kept by the driver (read by the runtime's metrics).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct DriverStats {
-    /// Calls to `io_uring_enter`.
-    pub(crate) enters: u64,
-    /// Operations pushed into the SQ (internal ones excluded).
-    pub(crate) submitted: u64,
-    /// Completions reaped for operations (internal ones excluded).
-    pub(crate) completed: u64,
-    /// Operations whose future was dropped before completion.
-    pub(crate) cancelled: u64,
-    /// Times a push found the SQ full and flushed it first.
-    pub(crate) sq_full: u64,
-    /// Times the kernel reported completions waiting in its overflow list.
-    pub(crate) cq_overflow: u64,
-    /// Completions the kernel dropped (only without IORING_FEAT_NODROP).
-    pub(crate) cq_dropped: u64,
-}
 
 /// The ring of one worker and the slab of its in-flight operations.
 pub(crate) struct Driver {
@@ -120,7 +104,12 @@ pub(crate) struct Driver {
     pending_wakers: Vec<Waker>,
     /// Data of orphaned ops that completed; dropped outside the borrow.
     finished_orphans: Vec<Box<dyn Orphan>>,
-    stats: DriverStats,
+    /// The worker's metrics (counters and sampled op latencies).
+    metrics: Arc<WorkerMetrics>,
+    /// Opcode and (for sampled ops) submission time of each slab key.
+    op_meta: Vec<(u8, Option<Instant>)>,
+    /// Ops submitted so far (picks the sampled ones).
+    op_seq: u64,
 }
 
 impl std::fmt::Debug for Driver {
@@ -128,7 +117,7 @@ impl std::fmt::Debug for Driver {
         f.debug_struct("Driver")
             .field("in_flight", &self.in_flight)
             .field("features", &self.features)
-            .field("stats", &self.stats)
+            .field("ops_submitted", &self.metrics.counters.ops_submitted.get())
             .finish_non_exhaustive()
     }
 }
@@ -143,7 +132,11 @@ pub(crate) struct Reaped {
 impl Driver {
     /// Creates the ring; `eventfd` is the worker's wake-up descriptor, which
     /// must stay open as long as the driver lives.
-    pub(crate) fn new(cfg: &RingConfig, eventfd: RawFd) -> io::Result<Driver> {
+    pub(crate) fn new(
+        cfg: &RingConfig,
+        eventfd: RawFd,
+        metrics: Arc<WorkerMetrics>,
+    ) -> io::Result<Driver> {
         let (ring, features) = setup::build_ring(cfg)?;
         // Registering the ring fd saves an fd lookup on every enter; it is an
         // optimisation only, so a kernel without it is fine.
@@ -162,7 +155,9 @@ impl Driver {
             timeout_ts: Box::new(types::Timespec::new()),
             pending_wakers: Vec::new(),
             finished_orphans: Vec::new(),
-            stats: DriverStats::default(),
+            metrics,
+            op_meta: Vec::new(),
+            op_seq: 0,
         };
         driver.arm_eventfd()?;
         Ok(driver)
@@ -171,11 +166,6 @@ impl Driver {
     /// The features found at start-up.
     pub(crate) fn features(&self) -> &Features {
         &self.features
-    }
-
-    /// The driver's counters.
-    pub(crate) fn stats(&self) -> &DriverStats {
-        &self.stats
     }
 
     /// Ops submitted whose completion has not been reaped.
@@ -221,6 +211,7 @@ impl Driver {
     ///
     /// As for [`Driver::submit`].
     unsafe fn submit_as(&mut self, sqe: squeue::Entry, state: Lifecycle) -> io::Result<usize> {
+        let opcode = sqe.get_opcode() as u8;
         let key = self.ops.insert(state);
         let sqe = sqe.user_data(key as u64);
         // SAFETY: the caller guarantees the SQE's buffers outlive the op.
@@ -229,7 +220,17 @@ impl Driver {
             return Err(e);
         }
         self.in_flight += 1;
-        self.stats.submitted += 1;
+        self.op_seq += 1;
+        let sampled = self.metrics.sample(self.op_seq).then(Instant::now);
+        if self.op_meta.len() <= key {
+            self.op_meta.resize(key + 1, (0, None));
+        }
+        self.op_meta[key] = (opcode, sampled);
+        let c = &self.metrics.counters;
+        c.ops_submitted.inc();
+        if let Some(by_op) = c.submitted_by_op.get(usize::from(opcode)) {
+            by_op.inc();
+        }
         Ok(key)
     }
 
@@ -246,7 +247,7 @@ impl Driver {
             if unsafe { self.ring.submission().push(sqe) }.is_ok() {
                 return Ok(());
             }
-            self.stats.sq_full += 1;
+            self.metrics.counters.sq_full.inc();
             self.flush()?;
         }
     }
@@ -277,7 +278,7 @@ impl Driver {
     /// `timeout` when given.
     fn enter_raw(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
         let to_submit = self.ring.submission().len() as u32;
-        self.stats.enters += 1;
+        self.metrics.counters.ring_enters.inc();
         let submitter = self.ring.submitter();
         let flags = EnterFlags::GETEVENTS.bits();
         let res = match timeout {
@@ -314,7 +315,7 @@ impl Driver {
         let taskrun = sq.taskrun();
         drop(sq);
         if cq_overflow {
-            self.stats.cq_overflow += 1;
+            self.metrics.counters.cq_overflows.inc();
         }
         let kernel_has_work = cq_overflow || (self.features.defer_taskrun && taskrun);
         if !wait && idle && !kernel_has_work {
@@ -367,9 +368,11 @@ impl Driver {
             }
         }
         self.cqe_buf = cqes;
-        if dropped > self.stats.cq_dropped {
-            self.stats.cq_dropped = dropped;
-        }
+        self.metrics.counters.cq_dropped.max(dropped);
+        self.metrics
+            .counters
+            .ops_in_flight
+            .set(self.in_flight as u64);
         if !self.eventfd_armed && !self.shutting_down {
             // A failure here leaves remote wakes to the next iteration's
             // re-arm; the loop never sleeps without a timeout on it.
@@ -382,13 +385,16 @@ impl Driver {
     /// without IORING_CQE_F_MORE arrives.
     fn complete(&mut self, key: usize, res: i32, flags: u32, wakers: &mut Vec<Waker>) {
         let more = io_uring::cqueue::more(flags);
+        if !self.ops.contains(key) {
+            return;
+        }
+        if !more {
+            self.in_flight -= 1;
+            self.count_completion(key);
+        }
         let Some(slot) = self.ops.get_mut(key) else {
             return;
         };
-        if !more {
-            self.in_flight -= 1;
-        }
-        self.stats.completed += u64::from(!more);
         match slot {
             Lifecycle::Waiting(_) if !more => {
                 if let Lifecycle::Waiting(waker) =
@@ -420,6 +426,31 @@ impl Driver {
                 }
             }
             Lifecycle::Completed { .. } => {}
+        }
+    }
+
+    /// Counts the last CQE of op `key`, and its latency if it was sampled.
+    fn count_completion(&mut self, key: usize) {
+        let c = &self.metrics.counters;
+        c.ops_completed.inc();
+        if let Some(&mut (opcode, ref mut sampled)) = self.op_meta.get_mut(key) {
+            if let Some(by_op) = c.completed_by_op.get(usize::from(opcode)) {
+                by_op.inc();
+            }
+            if let Some(t) = sampled.take() {
+                self.metrics.record_op(opcode, t.elapsed());
+            }
+        }
+    }
+
+    /// Counts the cancellation of op `key`.
+    fn count_cancel(&self, key: usize) {
+        let c = &self.metrics.counters;
+        c.ops_cancelled.inc();
+        if let Some(&(opcode, _)) = self.op_meta.get(key) {
+            if let Some(by_op) = c.cancelled_by_op.get(usize::from(opcode)) {
+                by_op.inc();
+            }
         }
     }
 
@@ -508,13 +539,13 @@ impl Driver {
                     self.finished_orphans.push(data);
                 } else {
                     *slot = Lifecycle::Orphaned(data);
-                    self.stats.cancelled += 1;
+                    self.count_cancel(key);
                     self.cancel(key as u64);
                 }
             }
             Lifecycle::Waiting(_) => {
                 *slot = Lifecycle::Orphaned(data);
-                self.stats.cancelled += 1;
+                self.count_cancel(key);
                 self.cancel(key as u64);
             }
             Lifecycle::Orphaned(_) => self.finished_orphans.push(data),

@@ -16,7 +16,7 @@ pub(crate) mod placement;
 pub(crate) mod registry;
 pub(crate) mod shared;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -30,6 +30,7 @@ use slab::Slab;
 
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, PoolDriver, RingConfig};
+use crate::metrics::worker::WorkerMetrics;
 use crate::task::{Harness, JoinHandle, Runnable, TaskMeta};
 use crate::time::wheel::Wheel;
 use placement::Placement;
@@ -43,15 +44,13 @@ const SHUTDOWN_IO_LIMIT: Duration = Duration::from_secs(10);
 
 static NEXT_WORKER_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Counters of one worker's executor.
-#[derive(Debug, Default)]
-pub(crate) struct ExecStats {
-    pub(crate) spawned: Cell<u64>,
-    /// Operations run on the blocking pool (all of them under the
-    /// thread-pool driver; the opcode fallbacks under io_uring).
-    pub(crate) blocking_ops: Cell<u64>,
-    pub(crate) polls: Cell<u64>,
-    pub(crate) ticks: Cell<u64>,
+/// What a worker measures (from the builder).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricsConfig {
+    /// Histograms and sampled timing on.
+    pub(crate) timing: bool,
+    /// Report polls longer than this (`None`: do not check).
+    pub(crate) slow_poll: Option<Duration>,
 }
 
 /// How a worker does I/O.
@@ -78,7 +77,9 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     /// The runtime's workers, for placing spawned tasks.
     pub(crate) placement: Arc<Placement>,
-    pub(crate) stats: ExecStats,
+    /// The worker's counters and histograms (also reachable through
+    /// `shared` from other threads).
+    pub(crate) metrics: Arc<WorkerMetrics>,
     /// Scratch space reused by every tick.
     wakers: RefCell<Vec<Waker>>,
     remote: RefCell<Vec<Remote>>,
@@ -99,11 +100,20 @@ impl Worker {
         cfg: Option<&RingConfig>,
         blocking: Arc<BlockingPool>,
         placement: Arc<Placement>,
+        metrics_cfg: MetricsConfig,
     ) -> io::Result<Worker> {
         let id = NEXT_WORKER_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::new(id, crate::sys::eventfd()?));
+        let metrics = Arc::new(WorkerMetrics::new(
+            metrics_cfg.timing,
+            metrics_cfg.slow_poll,
+        ));
+        let shared = Arc::new(Shared::new(id, crate::sys::eventfd()?, metrics.clone()));
         let io = match cfg {
-            Some(cfg) => Io::Uring(RefCell::new(Driver::new(cfg, shared.eventfd())?)),
+            Some(cfg) => Io::Uring(RefCell::new(Driver::new(
+                cfg,
+                shared.eventfd(),
+                metrics.clone(),
+            )?)),
             None => Io::Pool(RefCell::new(PoolDriver::new(shared.eventfd()))),
         };
         registry::register(&shared);
@@ -116,7 +126,7 @@ impl Worker {
             blocking,
             shared,
             placement,
-            stats: ExecStats::default(),
+            metrics,
             wakers: RefCell::new(Vec::new()),
             remote: RefCell::new(Vec::new()),
         })
@@ -138,10 +148,7 @@ impl Worker {
     {
         match self.placement.pick(Some(self.id)) {
             None => self.spawn_here(future, meta),
-            Some(target) => {
-                self.stats.spawned.set(self.stats.spawned.get() + 1);
-                spawn_onto(&target, future, meta)
-            }
+            Some(target) => spawn_onto(&target, future, meta),
         }
     }
 
@@ -151,11 +158,11 @@ impl Worker {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let harness = Harness::new(future, meta.id);
         let shared = self.shared.clone();
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(meta)
-            .spawn(move |_| harness, move |r| schedule(&shared, r));
+        let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
+            move |m| Harness::new(future, m),
+            move |r| schedule(&shared, r),
+        );
         self.start(runnable, task)
     }
 
@@ -165,7 +172,6 @@ impl Worker {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let harness = Harness::new(future, meta.id);
         let shared = self.shared.clone();
         // SAFETY: async-task requires a `!Send` future's Runnable to be run
         // and dropped only on the thread that spawned it. The schedule
@@ -177,9 +183,10 @@ impl Worker {
         // `Send + Sync + 'static` (it holds an `Arc<Shared>`), and the
         // future is `'static`.
         let (runnable, task) = unsafe {
-            async_task::Builder::new()
-                .metadata(meta)
-                .spawn_unchecked(move |_| harness, move |r| schedule(&shared, r))
+            async_task::Builder::new().metadata(meta).spawn_unchecked(
+                move |m| Harness::new(future, m),
+                move |r| schedule(&shared, r),
+            )
         };
         self.start(runnable, task)
     }
@@ -189,7 +196,7 @@ impl Worker {
         runnable: Runnable,
         task: async_task::Task<Result<T, crate::task::JoinError>, TaskMeta>,
     ) -> JoinHandle<T> {
-        self.stats.spawned.set(self.stats.spawned.get() + 1);
+        self.metrics.counters.tasks_spawned.inc_shared();
         let waker = runnable.waker();
         self.run_queue.borrow_mut().push_back(runnable);
         JoinHandle::new(task, waker)
@@ -199,7 +206,9 @@ impl Worker {
     /// escaping the task (only possible from its future's `Drop`) is
     /// contained here: it never takes the worker down.
     fn run_task(&self, runnable: Runnable) {
-        self.stats.polls.set(self.stats.polls.get() + 1);
+        let counters = &self.metrics.counters;
+        counters.polls.inc();
+        let timed = self.metrics.sample(counters.polls.get()).then(Instant::now);
         let meta = runnable.metadata();
         let (id, location) = (meta.id, meta.location);
         let result = if runnable.metadata().is_aborted() {
@@ -209,6 +218,9 @@ impl Worker {
                 runnable.run();
             }))
         };
+        if let Some(t) = timed {
+            self.metrics.record_poll(t.elapsed());
+        }
         if result.is_err() {
             tracing::error!(
                 task.id = id,
@@ -221,7 +233,12 @@ impl Worker {
     /// One loop iteration (see the module docs). `main_woken` is the flag of
     /// the future driven by `block_on`: when set, the ring is not waited on.
     pub(crate) fn tick(&self, main_woken: &AtomicBool) {
-        self.stats.ticks.set(self.stats.ticks.get() + 1);
+        let counters = &self.metrics.counters;
+        counters.loop_iterations.inc();
+        let timed = self
+            .metrics
+            .sample(counters.loop_iterations.get())
+            .then(Instant::now);
         for _ in 0..BUDGET {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
@@ -243,6 +260,14 @@ impl Worker {
             }
         }
         let wait = !busy && timeout != Some(Duration::ZERO);
+        if let Some(t) = timed {
+            self.metrics.record_loop_busy(t.elapsed());
+        }
+        if wait || counters.loop_iterations.get() % 4096 == 0 {
+            // About to sleep (or busy for long): let other threads see the
+            // histograms (at most every 100 ms).
+            self.metrics.publish(false);
+        }
 
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         let remote_wake = match &self.io {
@@ -368,11 +393,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let harness = Harness::new(future, meta.id);
+    target.metrics.counters.tasks_spawned.inc_shared();
     let shared = target.clone();
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(meta)
-        .spawn(move |_| harness, move |r| schedule(&shared, r));
+    let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
+        move |m| Harness::new(future, m),
+        move |r| schedule(&shared, r),
+    );
     let waker = runnable.waker();
     runnable.schedule();
     JoinHandle::new(task, waker)

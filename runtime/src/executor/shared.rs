@@ -10,9 +10,10 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::driver::Orphan;
+use crate::metrics::worker::WorkerMetrics;
 use crate::task::Runnable;
 
 /// A message for a worker from another thread.
@@ -26,6 +27,8 @@ pub(crate) enum Remote {
 /// The cross-thread half of a worker.
 pub(crate) struct Shared {
     pub(crate) id: u64,
+    /// The worker's metrics, readable from any thread.
+    pub(crate) metrics: Arc<WorkerMetrics>,
     queue: Mutex<Vec<Remote>>,
     notified: AtomicBool,
     eventfd: OwnedFd,
@@ -42,9 +45,10 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(id: u64, eventfd: OwnedFd) -> Self {
+    pub(crate) fn new(id: u64, eventfd: OwnedFd, metrics: Arc<WorkerMetrics>) -> Self {
         Shared {
             id,
+            metrics,
             queue: Mutex::new(Vec::new()),
             notified: AtomicBool::new(false),
             eventfd,

@@ -22,10 +22,7 @@ pub(crate) struct BlockingJob<T: OpCode> {
 impl<T: OpCode> BlockingJob<T> {
     /// Starts `data.run_blocking()` on this worker's blocking pool.
     pub(crate) fn start(worker: &crate::executor::Worker, data: T) -> Self {
-        worker
-            .stats
-            .blocking_ops
-            .set(worker.stats.blocking_ops.get() + 1);
+        worker.metrics.counters.ops_blocking.inc();
         let meta = crate::task::TaskMeta::new(None, std::panic::Location::caller());
         let handle = worker.blocking.spawn(
             move || {

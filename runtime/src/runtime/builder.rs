@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Driver, Runtime, SpawnPolicy};
 use crate::driver::{Disabled, Feature, RingConfig};
+use crate::executor::MetricsConfig;
 
 /// The largest submission queue the kernel accepts.
 const MAX_RING_ENTRIES: u32 = 32768;
@@ -32,6 +33,8 @@ pub struct Builder {
     workers: usize,
     policy: SpawnPolicy,
     pin: bool,
+    metrics: bool,
+    slow_poll: Option<Duration>,
 }
 
 /// Worker settings, validated.
@@ -40,6 +43,7 @@ pub(crate) struct WorkerOptions {
     pub(crate) workers: usize,
     pub(crate) policy: SpawnPolicy,
     pub(crate) pin: bool,
+    pub(crate) metrics: MetricsConfig,
 }
 
 /// The most workers a runtime may have.
@@ -57,6 +61,8 @@ impl Default for Builder {
             workers: 1,
             policy: SpawnPolicy::default(),
             pin: false,
+            metrics: true,
+            slow_poll: Some(Duration::from_millis(100)),
         }
     }
 }
@@ -87,6 +93,24 @@ impl Builder {
     /// the building thread, which is pinned too). Default false.
     pub fn pin_workers(mut self, pin: bool) -> Self {
         self.pin = pin;
+        self
+    }
+
+    /// Whether to time polls, loop iterations and ops into the metrics'
+    /// histograms (default true; one in 16 is sampled). Counters are always
+    /// kept. `RINGBOLT_METRICS=off` also switches timing off.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// A task whose single poll takes longer than this is reported through
+    /// `tracing` (a warning with its name and spawn location) and counted in
+    /// [`RuntimeMetrics::slow_polls`](crate::RuntimeMetrics::slow_polls)
+    /// (default 100 ms; `Duration::MAX` switches the check off). The clock
+    /// used has the kernel tick's resolution (1–4 ms).
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_poll = (threshold != Duration::MAX).then_some(threshold);
         self
     }
 
@@ -210,10 +234,17 @@ impl Builder {
             },
             forced => forced,
         };
+        let timing_env = std::env::var("RINGBOLT_METRICS")
+            .map(|v| !matches!(v.trim(), "0" | "off" | "false"))
+            .unwrap_or(true);
         let opts = WorkerOptions {
             workers: self.workers,
             policy: self.policy,
             pin: self.pin,
+            metrics: MetricsConfig {
+                timing: self.metrics && timing_env,
+                slow_poll: self.slow_poll,
+            },
         };
         Runtime::with_config(
             &cfg,

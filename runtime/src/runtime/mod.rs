@@ -17,10 +17,10 @@ use std::time::Duration;
 pub use crate::executor::placement::SpawnPolicy;
 pub use builder::Builder;
 pub use kind::Driver;
-pub use metrics::RuntimeMetrics;
+pub use metrics::{OpCounts, OpLatency, RuntimeMetrics, WorkerStats};
 
 use crate::blocking::BlockingPool;
-use crate::driver::RingConfig;
+use crate::driver::{opcode_name, RingConfig};
 use crate::executor::placement::Placement;
 use crate::executor::{context, spawn_onto, MainWaker, Worker};
 use crate::task::{JoinHandle, TaskMeta};
@@ -66,8 +66,9 @@ impl Runtime {
         if opts.pin {
             workers::pin_to_cpu(0);
         }
-        let new_worker =
-            |ring: Option<&RingConfig>| Worker::new(ring, blocking.clone(), placement.clone());
+        let new_worker = |ring: Option<&RingConfig>| {
+            Worker::new(ring, blocking.clone(), placement.clone(), opts.metrics)
+        };
         let (worker, kind) = match driver {
             Driver::ThreadPool => (new_worker(None)?, Driver::ThreadPool),
             Driver::IoUring => (new_worker(Some(cfg))?, Driver::IoUring),
@@ -89,6 +90,7 @@ impl Runtime {
                 blocking: blocking.clone(),
                 placement: placement.clone(),
                 pin: opts.pin,
+                metrics: opts.metrics,
             };
             match WorkerThread::start(spec) {
                 Ok(t) => threads.push(t),
@@ -209,30 +211,108 @@ impl Runtime {
 
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
-        let (d, in_flight) = match self.worker.ring() {
-            Some(ring) => {
-                let driver = ring.borrow();
-                (driver.stats().clone(), driver.in_flight())
-            }
-            None => (Default::default(), 0),
-        };
-        let e = &self.worker.stats;
-        RuntimeMetrics {
-            tasks_spawned: e.spawned.get(),
-            polls: e.polls.get(),
-            loop_iterations: e.ticks.get(),
-            ring_enters: d.enters,
-            ops_submitted: d.submitted,
-            ops_completed: d.completed,
-            ops_cancelled: d.cancelled,
-            ops_in_flight: in_flight as u64,
-            ops_blocking: e.blocking_ops.get(),
-            sq_full: d.sq_full,
-            cq_overflows: d.cq_overflow,
-            cq_dropped: d.cq_dropped,
+        let mut m = RuntimeMetrics {
             blocking_threads: self.blocking.threads() as u64,
             blocking_queue_depth: self.blocking.queue_depth() as u64,
+            ..RuntimeMetrics::default()
+        };
+        let mut by_op: Vec<OpCounts> = Vec::new();
+        for (index, shared) in self.placement.workers().iter().enumerate() {
+            let c = &shared.metrics.counters;
+            let finished = c.tasks_finished.get();
+            let w = WorkerStats {
+                index,
+                tasks_spawned: c.tasks_spawned.get(),
+                tasks_alive: c.tasks_spawned.get().saturating_sub(finished),
+                polls: c.polls.get(),
+                slow_polls: c.slow_polls.get(),
+                loop_iterations: c.loop_iterations.get(),
+                ring_enters: c.ring_enters.get(),
+                ops_submitted: c.ops_submitted.get(),
+                ops_completed: c.ops_completed.get(),
+                ops_cancelled: c.ops_cancelled.get(),
+                // Worker 0 is this thread's: read its ring live.
+                ops_in_flight: match (index, self.worker.ring()) {
+                    (0, Some(ring)) => ring.borrow().in_flight() as u64,
+                    _ => c.ops_in_flight.get(),
+                },
+                ops_blocking: c.ops_blocking.get(),
+                sq_full: c.sq_full.get(),
+                cq_overflows: c.cq_overflows.get(),
+                cq_dropped: c.cq_dropped.get(),
+            };
+            m.tasks_spawned += w.tasks_spawned;
+            m.tasks_alive += w.tasks_alive;
+            m.polls += w.polls;
+            m.slow_polls += w.slow_polls;
+            m.loop_iterations += w.loop_iterations;
+            m.ring_enters += w.ring_enters;
+            m.ops_submitted += w.ops_submitted;
+            m.ops_completed += w.ops_completed;
+            m.ops_cancelled += w.ops_cancelled;
+            m.ops_in_flight += w.ops_in_flight;
+            m.ops_blocking += w.ops_blocking;
+            m.sq_full += w.sq_full;
+            m.cq_overflows += w.cq_overflows;
+            m.cq_dropped += w.cq_dropped;
+            m.workers.push(w);
+            for op in 0..c.submitted_by_op.len() {
+                let (s, d, x) = (
+                    c.submitted_by_op[op].get(),
+                    c.completed_by_op[op].get(),
+                    c.cancelled_by_op[op].get(),
+                );
+                if s + d + x == 0 {
+                    continue;
+                }
+                let opcode = op as u8;
+                let entry = match by_op.iter_mut().position(|o| o.opcode == opcode) {
+                    Some(i) => &mut by_op[i],
+                    None => {
+                        by_op.push(OpCounts {
+                            opcode,
+                            name: opcode_name(opcode),
+                            ..OpCounts::default()
+                        });
+                        by_op.last_mut().expect("just pushed")
+                    }
+                };
+                entry.submitted += s;
+                entry.completed += d;
+                entry.cancelled += x;
+            }
+            if let Some(h) = shared.metrics.histograms() {
+                merge(&mut m.poll_time_ns, &h.poll_ns);
+                merge(&mut m.loop_busy_ns, &h.loop_busy_ns);
+                for (op, lat) in h.op_latency_ns.iter().enumerate() {
+                    let Some(lat) = lat else { continue };
+                    let opcode = op as u8;
+                    match m.op_latency_ns.iter_mut().find(|o| o.opcode == opcode) {
+                        Some(o) => {
+                            let _ = o.latency_ns.add(lat);
+                        }
+                        None => m.op_latency_ns.push(OpLatency {
+                            opcode,
+                            name: opcode_name(opcode),
+                            latency_ns: lat.clone(),
+                        }),
+                    }
+                }
+            }
         }
+        by_op.sort_by_key(|o| o.opcode);
+        m.ops_by_opcode = by_op;
+        m
+    }
+}
+
+/// Adds `h` into `into`.
+fn merge(into: &mut Option<hdrhistogram::Histogram<u64>>, h: &hdrhistogram::Histogram<u64>) {
+    match into {
+        Some(acc) => {
+            let _ = acc.add(h);
+        }
+        None => *into = Some(h.clone()),
     }
 }
 

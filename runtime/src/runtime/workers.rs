@@ -16,7 +16,7 @@ use crate::blocking::BlockingPool;
 use crate::driver::RingConfig;
 use crate::executor::placement::Placement;
 use crate::executor::shared::Shared;
-use crate::executor::{context, Worker};
+use crate::executor::{context, MetricsConfig, Worker};
 
 /// Never set: worker threads have no `block_on` future.
 static NO_MAIN: AtomicBool = AtomicBool::new(false);
@@ -36,6 +36,7 @@ pub(crate) struct Spec {
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) placement: Arc<Placement>,
     pub(crate) pin: bool,
+    pub(crate) metrics: MetricsConfig,
 }
 
 impl WorkerThread {
@@ -51,7 +52,12 @@ impl WorkerThread {
                 if spec.pin {
                     pin_to_cpu(spec.index);
                 }
-                let worker = match Worker::new(spec.ring.as_ref(), spec.blocking, spec.placement) {
+                let worker = match Worker::new(
+                    spec.ring.as_ref(),
+                    spec.blocking,
+                    spec.placement,
+                    spec.metrics,
+                ) {
                     Ok(w) => Rc::new(w),
                     Err(e) => {
                         let _ = tx.send(Err(e));

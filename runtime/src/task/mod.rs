@@ -153,6 +153,7 @@ impl<'a> Builder<'a> {
         self
     }
 
+    #[track_caller]
     fn meta(&self) -> TaskMeta {
         TaskMeta::new(self.name.map(Into::into), Location::caller())
     }
