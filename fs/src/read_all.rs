@@ -26,6 +26,9 @@ pub(crate) async fn read_all(file: &File) -> io::Result<Vec<u8>> {
             "file too large for memory".to_string(),
         )
     })?;
+    if size < CHUNK {
+        return read_small(file, size).await;
+    }
     let mut out = vec![0u8; size];
     let mut todo: VecDeque<(usize, usize)> = (0..size)
         .step_by(CHUNK)
@@ -74,6 +77,35 @@ pub(crate) async fn read_all(file: &File) -> io::Result<Vec<u8>> {
         match res {
             Ok(0) => return Ok(out),
             Ok(_) => out.extend_from_slice(&buf),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A file that fits one chunk: one read straight into the result, asking
+/// one byte more than the reported size so that a short read proves the end
+/// of the file (no zero-fill, no copy, no extra read). If the byte is there
+/// the file grew, and the rest is read until a read returns 0.
+async fn read_small(file: &File, size: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(size + 1);
+    loop {
+        let (res, b) = file.read_at(buf, 0).await;
+        buf = b;
+        match res {
+            Ok(n) if n <= size => return Ok(buf),
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.clear(),
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        let (res, more) = file
+            .read_at(Vec::with_capacity(TAIL), buf.len() as u64)
+            .await;
+        match res {
+            Ok(0) => return Ok(buf),
+            Ok(_) => buf.extend_from_slice(&more),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
