@@ -26,7 +26,7 @@ pub(crate) async fn read_all(file: &File) -> io::Result<Vec<u8>> {
             "file too large for memory".to_string(),
         )
     })?;
-    if size < CHUNK {
+    if size <= CHUNK {
         return read_small(file, size).await;
     }
     let mut out = vec![0u8; size];
