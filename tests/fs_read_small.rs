@@ -12,7 +12,16 @@ fn tmp(name: &str) -> PathBuf {
 #[test]
 fn small_files_read_back_exactly() {
     ringbolt::run(async {
-        for size in [0usize, 1, 4095, 4096, 65_537, (1 << 20) - 1, 1 << 20, (1 << 20) + 1] {
+        for size in [
+            0usize,
+            1,
+            4095,
+            4096,
+            65_537,
+            (1 << 20) - 1,
+            1 << 20,
+            (1 << 20) + 1,
+        ] {
             let path = tmp(&format!("f{size}"));
             let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
             std::fs::write(&path, &data).unwrap();
