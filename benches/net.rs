@@ -12,6 +12,9 @@
 //!
 //! - `ringbolt`: 1 worker; an accept loop and a task per connection doing
 //!   read / write_all with one reused buffer;
+//! - `ringbolt-2workers-rr`: `Builder::workers(2)`, `SpawnPolicy::RoundRobin`,
+//!   one listener on worker 0 whose accept loop spreads the connections'
+//!   tasks over both workers.
 //! - `ringbolt-2workers`: `Builder::workers(2)`, `SpawnPolicy::Local`, one
 //!   `SO_REUSEPORT` listener per worker;
 //! - `tokio-current-thread`, `tokio-multi-thread` (2 worker threads):
@@ -78,14 +81,16 @@ const SHARED_CORES_NOTE: &str = "Client (load generator) and server run on the s
 pub(crate) enum Contender {
     Ringbolt,
     Ringbolt2,
+    Ringbolt2Rr,
     TokioCt,
     TokioMt,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Contender; 4] = [
+    pub(crate) const ALL: [Contender; 5] = [
         Contender::Ringbolt,
         Contender::Ringbolt2,
+        Contender::Ringbolt2Rr,
         Contender::TokioCt,
         Contender::TokioMt,
     ];
@@ -94,6 +99,7 @@ impl Contender {
         match self {
             Contender::Ringbolt => "ringbolt",
             Contender::Ringbolt2 => "ringbolt-2workers",
+            Contender::Ringbolt2Rr => "ringbolt-2workers-rr",
             Contender::TokioCt => "tokio-current-thread",
             Contender::TokioMt => "tokio-multi-thread",
         }
@@ -104,7 +110,10 @@ impl Contender {
     }
 
     fn is_ringbolt(self) -> bool {
-        matches!(self, Contender::Ringbolt | Contender::Ringbolt2)
+        matches!(
+            self,
+            Contender::Ringbolt | Contender::Ringbolt2 | Contender::Ringbolt2Rr
+        )
     }
 }
 

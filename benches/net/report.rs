@@ -232,7 +232,11 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
     );
     let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|");
     for cell in cells(records) {
-        for c in [Contender::Ringbolt, Contender::Ringbolt2] {
+        for c in [
+            Contender::Ringbolt,
+            Contender::Ringbolt2,
+            Contender::Ringbolt2Rr,
+        ] {
             let v = |k: &str| med(summarize(&values(records, &cell, c, k)));
             if values(records, &cell, c, "enters_per_req").is_empty() {
                 continue;

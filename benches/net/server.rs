@@ -33,8 +33,9 @@ const BAD_REQUEST: &[u8] =
 pub(crate) fn serve(contender: Contender, kind: ServerKind) -> io::Result<()> {
     let control = Control::start();
     match contender {
-        Contender::Ringbolt => ringbolt_server(1, kind, &control),
-        Contender::Ringbolt2 => ringbolt_server(2, kind, &control),
+        Contender::Ringbolt => ringbolt_server(1, false, kind, &control),
+        Contender::Ringbolt2 => ringbolt_server(2, false, kind, &control),
+        Contender::Ringbolt2Rr => ringbolt_server(2, true, kind, &control),
         Contender::TokioCt => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -103,21 +104,35 @@ fn print_port(port: u16) {
 // ---------------------------------------------------------------------------
 // ringbolt
 
-fn ringbolt_server(workers: usize, kind: ServerKind, control: &Control) -> io::Result<()> {
+/// A ringbolt server with `workers` workers: one SO_REUSEPORT listener
+/// per worker and `SpawnPolicy::Local`, or (`round_robin`) one listener on
+/// worker 0 whose accept loop spreads tasks with `SpawnPolicy::RoundRobin`.
+fn ringbolt_server(
+    workers: usize,
+    round_robin: bool,
+    kind: ServerKind,
+    control: &Control,
+) -> io::Result<()> {
     use ringbolt::net::{ListenOptions, TcpListener};
 
+    let policy = if round_robin {
+        ringbolt::SpawnPolicy::RoundRobin
+    } else {
+        ringbolt::SpawnPolicy::Local
+    };
     let rt = ringbolt::Builder::new()
         .workers(workers)
-        .spawn_policy(ringbolt::SpawnPolicy::Local)
+        .spawn_policy(policy)
         .build()?;
     rt.block_on(async {
+        let listeners_wanted = if round_robin { 1 } else { workers };
         // One listener per worker; with 2 workers they share the port
         // through SO_REUSEPORT and the kernel spreads the connections.
-        let opts = ListenOptions::new().reuse_port(workers > 1);
+        let opts = ListenOptions::new().reuse_port(listeners_wanted > 1);
         let first = TcpListener::bind_with("127.0.0.1:0", &opts).await?;
         let addr = first.local_addr()?;
         let mut listeners = vec![first];
-        for _ in 1..workers {
+        for _ in 1..listeners_wanted {
             listeners.push(TcpListener::bind_with(addr, &opts).await?);
         }
         for (i, listener) in listeners.into_iter().enumerate() {
@@ -150,8 +165,8 @@ fn metrics_delta(a: &ringbolt::RuntimeMetrics, b: &ringbolt::RuntimeMetrics) -> 
     r
 }
 
-/// Accepts connections and starts one task per connection (on this worker:
-/// the runtime's spawn policy is `Local`).
+/// Accepts connections and starts one task per connection (on this worker
+/// with `SpawnPolicy::Local`, spread over the workers with `RoundRobin`).
 async fn ringbolt_accept_loop(listener: ringbolt::net::TcpListener, kind: ServerKind) {
     let mut incoming = listener.incoming();
     while let Some(next) = incoming.next().await {
