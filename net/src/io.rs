@@ -5,12 +5,20 @@
 //! # Reads and provided buffer rings
 //!
 //! A read takes an owned buffer and gives it back filled (from its start up
-//! to its capacity). Today it is an IORING_OP_RECV straight into that
-//! buffer. Once the runtime can register provided buffer rings, `read` will
-//! instead receive into a ring buffer the kernel picks (multishot RECV with
-//! IOSQE_BUFFER_SELECT, so an idle connection pins no memory) and copy into
-//! the caller's buffer; the signature — owned buffer in, same buffer out —
-//! does not change, so callers are unaffected.
+//! to its capacity). On a TCP stream, where the kernel has multishot
+//! receives and provided buffer rings (Linux 6.0+, the io_uring driver,
+//! [`Feature::Multishot`] not switched off), the stream's
+//! [`RingRecv`] keeps one multishot RECV with IOSQE_BUFFER_SELECT armed on
+//! its worker's shared `BufRing`: the kernel picks a ring buffer only when
+//! bytes arrive, so an idle connection pins no receive memory
+//! (`TcpStream::readable` waits without any buffer). Received chunks queue
+//! in the stream and `read` copies them into the caller's buffer, keeping
+//! any remainder for the next read. Elsewhere (thread-pool driver,
+//! multishot off, older kernels) and on Unix streams, a read is an
+//! IORING_OP_RECV straight into the caller's buffer. The signature — owned
+//! buffer in, same buffer out — is the same on both paths.
+//!
+//! [`Feature::Multishot`]: ringbolt_runtime::Feature::Multishot
 //!
 //! # Writes
 //!
@@ -22,7 +30,7 @@
 use std::io;
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
-use ringbolt_runtime::op::net;
+use ringbolt_runtime::op::net::{self, RingRecv};
 use ringbolt_runtime::SharedFd;
 
 /// The write size from which `write` sends without copying
@@ -30,15 +38,28 @@ use ringbolt_runtime::SharedFd;
 /// send never beat a plain send (see the crate docs).
 pub(crate) const ZC_THRESHOLD: Option<usize> = None;
 
-pub(crate) async fn read<B: IoBufMut + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
-    net::recv(fd.clone(), buf, 0).await
+/// A read through `recv` (the buffer-ring path, which falls back to a
+/// plain receive by itself) or, without one, a plain receive.
+pub(crate) async fn read<B: IoBufMut + Send>(
+    recv: Option<&RingRecv>,
+    fd: &SharedFd,
+    buf: B,
+) -> BufResult<usize, B> {
+    match recv {
+        Some(r) => r.read(fd, buf).await,
+        None => net::recv(fd.clone(), buf, 0).await,
+    }
 }
 
 pub(crate) async fn readv<B: IoBufMut + Send>(
+    recv: Option<&RingRecv>,
     fd: &SharedFd,
     bufs: Vec<B>,
 ) -> BufResult<usize, Vec<B>> {
-    net::recv_vectored(fd.clone(), bufs).await
+    match recv {
+        Some(r) => r.readv(fd, bufs).await,
+        None => net::recv_vectored(fd.clone(), bufs).await,
+    }
 }
 
 pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {

@@ -10,6 +10,7 @@
 
 mod blocking;
 pub mod buf;
+pub mod bufring;
 mod driver;
 mod executor;
 mod fd;

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
-use ringbolt_runtime::op::net::{self as op, sys, SockAddr};
+use ringbolt_runtime::op::net::{self as op, sys, RingRecv, SockAddr};
 use ringbolt_runtime::SharedFd;
 
 use crate::addr;
@@ -40,12 +40,20 @@ use crate::io as sio;
 /// ```
 pub struct TcpStream {
     fd: SharedFd,
+    /// The read side: multishot receives into the worker's buffer ring,
+    /// or plain receives (see `crate::io`).
+    recv: RingRecv,
 }
 
 impl TcpStream {
     pub(crate) fn from_owned(fd: OwnedFd) -> Self {
+        TcpStream::from_shared(SharedFd::new(fd))
+    }
+
+    fn from_shared(fd: SharedFd) -> Self {
         TcpStream {
-            fd: SharedFd::new(fd),
+            fd,
+            recv: RingRecv::new(),
         }
     }
 
@@ -69,7 +77,7 @@ impl TcpStream {
         let fd = op::socket(addr::domain(&addr), libc::SOCK_STREAM, 0).await?;
         let fd = SharedFd::new(fd);
         op::connect(fd.clone(), SockAddr::from_inet(addr)).await?;
-        Ok(TcpStream { fd })
+        Ok(TcpStream::from_shared(fd))
     }
 
     /// Opens a connection to `addr`, giving up after `timeout` (the
@@ -103,11 +111,46 @@ impl TcpStream {
     /// bytes read, and the buffer with its length covering them. 0 means
     /// the peer closed its sending side (or `buf` has no capacity).
     ///
+    /// Where the kernel has them, bytes are received into the worker's
+    /// provided buffer ring by a multishot receive and copied into `buf`
+    /// (see the crate docs); otherwise `buf` is the receive's buffer.
+    ///
     /// # Errors
     ///
     /// The kernel's error (`ECONNRESET`, ...); the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::read(&self.fd, buf).await
+        sio::read(Some(&self.recv), &self.fd, buf).await
+    }
+
+    /// Waits until a [`read`](TcpStream::read) would not wait: bytes have
+    /// arrived, the peer closed its side, or an error is pending. With
+    /// buffer rings it holds no buffer, so a server can wait on many idle
+    /// connections and allocate a read buffer only once data is there.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_net::{TcpListener, TcpStream};
+    ///
+    /// ringbolt_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     let (res, _) = client.write_all(b"hi".to_vec()).await;
+    ///     res?;
+    ///     server.readable().await?;
+    ///     let (n, buf) = server.read(Vec::with_capacity(16)).await;
+    ///     assert_eq!(&buf[..n?], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        self.recv.readable(&self.fd).await
     }
 
     /// Reads into the buffers in order (each from its start up to its
@@ -117,7 +160,7 @@ impl TcpStream {
     ///
     /// As [`read`](TcpStream::read).
     pub async fn readv<B: IoBufMut + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::readv(&self.fd, bufs).await
+        sio::readv(Some(&self.recv), &self.fd, bufs).await
     }
 
     /// Writes the initialised bytes of `buf` (some of them, maybe not all):
@@ -242,6 +285,10 @@ impl TcpStream {
     /// A std stream for the same connection. The descriptor is duplicated
     /// (`dup(2)`, close-on-exec); this stream's own descriptor closes once
     /// the operations still using it are done.
+    ///
+    /// Bytes this stream already received into its worker's buffer ring
+    /// and did not hand out through `read` are dropped with it: convert a
+    /// stream before reading from it, or read it to a protocol boundary.
     ///
     /// # Errors
     ///

@@ -72,7 +72,7 @@ impl UnixStream {
     ///
     /// The kernel's error; the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::read(&self.fd, buf).await
+        sio::read(None, &self.fd, buf).await
     }
 
     /// Reads into the buffers in order, in one RECVMSG.
@@ -81,7 +81,7 @@ impl UnixStream {
     ///
     /// The kernel's error.
     pub async fn readv<B: IoBufMut + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::readv(&self.fd, bufs).await
+        sio::readv(None, &self.fd, bufs).await
     }
 
     /// Writes the initialised bytes of `buf` (some of them, maybe not all).

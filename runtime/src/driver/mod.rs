@@ -683,3 +683,41 @@ impl Driver {
         self.ring.submitter().unregister_buffers()
     }
 }
+
+// ---- provided buffer rings (net) ----
+// Hooks for `bufring::BufRing` (IORING_REGISTER_PBUF_RING, used by
+// multishot receives with IOSQE_BUFFER_SELECT); nothing else in the driver
+// depends on them.
+impl Driver {
+    /// Registers the provided buffer ring at `ring_addr` (`entries`
+    /// `io_uring_buf` entries, a power of two) as buffer group `bgid` of
+    /// this ring (`EEXIST` if the group is taken).
+    ///
+    /// # Safety
+    ///
+    /// `ring_addr` must be page-aligned and point to `entries` × 16 bytes
+    /// that stay mapped until [`Driver::unregister_buf_ring`] succeeds for
+    /// `bgid` or the ring is closed, and every buffer the ring's entries
+    /// name must stay valid while an op that selects from the group may
+    /// write into it.
+    pub(crate) unsafe fn register_buf_ring(
+        &mut self,
+        ring_addr: u64,
+        entries: u16,
+        bgid: u16,
+    ) -> io::Result<()> {
+        // SAFETY: the caller keeps the ring memory mapped as long as the
+        // registration lasts (this function's contract).
+        unsafe {
+            self.ring
+                .submitter()
+                .register_buf_ring_with_flags(ring_addr, entries, bgid, 0)
+        }
+    }
+
+    /// Unregisters buffer group `bgid`; after `Ok`, the kernel no longer
+    /// refers to its ring.
+    pub(crate) fn unregister_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
+        self.ring.submitter().unregister_buf_ring(bgid)
+    }
+}

@@ -16,13 +16,16 @@
 //! `getsockname`) are plain system calls in [`sys`]. Opcodes newer than the
 //! basic socket set fall back without a thread: IORING_OP_SOCKET (5.19) to
 //! `socket(2)`, IORING_OP_SHUTDOWN (5.11) to `shutdown(2)`, SEND_ZC (6.0) to
-//! SEND, multishot accept (5.19) to single-shot accepts.
+//! SEND, multishot accept (5.19) to single-shot accepts, buffer-ring
+//! receives ([`RingRecv`], 6.0) to plain receives into the caller's buffer.
 
 mod accept;
 mod accept_multi;
 mod connect;
 mod msghdr;
 mod recv;
+mod recv_multi;
+mod recv_ring;
 mod recvmsg;
 mod send;
 mod send_zc;
@@ -41,6 +44,8 @@ pub use accept::{accept, Accept};
 pub use accept_multi::{AcceptMulti, AcceptStream};
 pub use connect::{connect, Connect};
 pub use recv::{recv, Recv};
+pub use recv_multi::RecvMulti;
+pub use recv_ring::RingRecv;
 pub use recvmsg::{recv_from, recv_vectored, RecvMsg};
 pub use send::{send, Send};
 pub use send_zc::{send_zc, SendZc};

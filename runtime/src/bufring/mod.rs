@@ -1,0 +1,564 @@
+//! Provided buffer rings (IORING_REGISTER_PBUF_RING): a pool of receive
+//! buffers that the kernel picks from when data arrives, shared by every
+//! connection of a worker.
+//!
+//! # Why
+//!
+//! With a plain IORING_OP_RECV every pending read owns its buffer while it
+//! waits: 10,000 idle connections with a 16 KiB read each pin 160 MiB. With
+//! a buffer ring, a multishot receive (IORING_OP_RECV with
+//! IORING_RECV_MULTISHOT and IOSQE_BUFFER_SELECT) waits with no buffer at
+//! all; the kernel takes one from the ring only when bytes arrive, and the
+//! CQE says which one (`IORING_CQE_F_BUFFER`, the buffer id in the upper 16
+//! bits of the flags). The memory is the ring's fixed pool, whatever the
+//! number of connections.
+//!
+//! # Layout
+//!
+//! One [`BufRing`] per worker, created lazily by [`BufRing::current`] on the
+//! first buffer-ring read (default: [`DEFAULT_ENTRIES`] buffers of
+//! [`DEFAULT_BUF_SIZE`] bytes), or explicitly with [`BufRing::install`].
+//! Two anonymous mappings (page-aligned, so only touched pages count in the
+//! RSS): the ring of `entries` × 16-byte `io_uring_buf {addr, len, bid,
+//! resv}` entries, whose tail is the `resv` field of entry 0
+//! ([`io_uring::types::BufRingEntry::tail`]), and the buffers,
+//! `entries × buf_size` bytes, buffer `bid` at `bid × buf_size`. Each ring
+//! gets its own buffer-group id, registered with the worker's ring through
+//! the driver hook (`Driver::register_buf_ring`).
+//!
+//! # Ownership of a buffer
+//!
+//! A buffer is the kernel's while it sits between the kernel's head and our
+//! tail. A CQE that names it hands it to us: [`BufRing::take`] wraps it in
+//! a [`RingBuf`] (a guard over the received bytes), and dropping the guard
+//! gives it back: the entry at `tail & mask` is written, then the new tail
+//! is published with a `Release` store (the kernel reads it with an
+//! acquire load). Recycling is under a mutex, so a `RingBuf` may be dropped
+//! on any thread; a bitmap of the buffers we hold turns a double recycle
+//! into a no-op. Buffers that CQEs carry with an error result (ENOBUFS
+//! never does, others may) and those of CQEs nobody collects (a receive
+//! orphaned by a dropped stream) are recycled the same way.
+//!
+//! # Lifetime of the memory
+//!
+//! The memory is freed when the last handle goes: the worker's registry
+//! entry, every receive op that selects from the ring (each holds a
+//! [`BufRing`] until its last CQE, also when orphaned in the driver), and
+//! every [`RingBuf`]. So no op that may still write into a buffer exists
+//! when it is freed. Before freeing, the ring is unregistered when this
+//! runs on its worker with the driver free; otherwise (thread exit, another
+//! thread) the group stays registered until the ring closes, which is
+//! harmless: no op can name the group any more (its id is never reused on
+//! this process' rings), and the kernel holds its own pin on the ring's
+//! pages and never writes them. If the driver's shutdown gives up on ops
+//! that did not complete, their data, with the handle, is leaked, and so
+//! is the memory: it is never freed while the kernel may write it.
+//!
+//! # Running dry
+//!
+//! When every buffer is held (received, not yet read), the kernel ends the
+//! multishot receive with `ENOBUFS`; the data stays in the socket. The
+//! receiver re-arms once a buffer is back ([`BufRing::poll_available`]),
+//! counted by [`BufRing::enobufs_rearms`], so nothing is lost and nothing
+//! is duplicated.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use io_uring::types::BufRingEntry;
+
+use crate::executor::context;
+
+/// Buffers in a ring created by [`BufRing::current`].
+pub const DEFAULT_ENTRIES: u16 = 256;
+/// Bytes per buffer of a ring created by [`BufRing::current`].
+pub const DEFAULT_BUF_SIZE: u32 = 16 * 1024;
+
+/// The next buffer-group id to try; ids are never reused in a process, so
+/// a group left registered (see the module docs) is never named again.
+static NEXT_BGID: AtomicU16 = AtomicU16::new(0x4200);
+
+/// An `io_uring_buf`, written through raw pointers (the kernel reads the
+/// ring concurrently, so no `&mut` to an entry is ever made).
+#[repr(C)]
+struct RawEntry {
+    addr: u64,
+    len: u32,
+    bid: u16,
+    resv: u16,
+}
+
+const _: () = assert!(std::mem::size_of::<RawEntry>() == std::mem::size_of::<BufRingEntry>());
+const _: () = assert!(std::mem::size_of::<RawEntry>() == 16);
+
+/// A per-worker pool of receive buffers registered as a provided buffer
+/// ring. Cloning gives another handle to the same ring; `Send + Sync`.
+///
+/// See the [module docs](self) for the protocol.
+#[derive(Clone)]
+pub struct BufRing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The worker whose ring holds the registration.
+    worker: u64,
+    bgid: u16,
+    entries: u16,
+    buf_size: u32,
+    ring: Mapping,
+    bufs: Mapping,
+    state: Mutex<State>,
+    enobufs: AtomicU64,
+    rearms: AtomicU64,
+    /// The kernel refused multishot receives (EINVAL before any data:
+    /// kernels before 6.0); receivers use plain receives then.
+    refused: AtomicBool,
+}
+
+struct State {
+    /// Our tail: entries published to the kernel so far (wrapping).
+    tail: u16,
+    /// Buffers handed to us by CQEs and not yet recycled.
+    held: Vec<bool>,
+    held_count: usize,
+    /// Receivers waiting for a buffer to come back (after ENOBUFS).
+    waiters: Vec<Waker>,
+}
+
+/// An anonymous private mapping.
+struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(len: usize) -> io::Result<Mapping> {
+        // SAFETY: an anonymous private mapping at an address of the
+        // kernel's choice touches no existing memory.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Mapping { ptr, len })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created by `Mapping::new` with this length
+        // and is unmapped once; its owner (`Inner`) drops it only when the
+        // kernel can no longer write it (see the module docs).
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+// SAFETY: the raw mappings are only written under `state`'s mutex (ring
+// entries and tail) or through a `RingBuf`, which has exclusive use of its
+// buffer while the kernel does not own it; everything else is immutable or
+// atomic.
+unsafe impl Send for Inner {}
+// SAFETY: as for `Send`: shared access is mediated by the mutex and atomics.
+unsafe impl Sync for Inner {}
+
+/// The worker's ring, created on first use.
+enum Local {
+    Empty,
+    Ring(u64, BufRing),
+    /// Registration failed on this worker: plain receives.
+    Unavailable(u64),
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const { RefCell::new(Local::Empty) };
+}
+
+impl BufRing {
+    /// The buffer ring of this thread's worker, created (with the default
+    /// size) and registered on first use. `None` when buffer-ring receives
+    /// are not available here: outside a runtime, under the thread-pool
+    /// driver, with multishot ops switched off or missing
+    /// ([`Feature::Multishot`](crate::Feature::Multishot)), with
+    /// IORING_OP_RECV switched off, or when the kernel refused the
+    /// registration (before 5.19) or multishot receives (before 6.0).
+    pub fn current() -> Option<BufRing> {
+        let id = context::current_id()?;
+        let found = LOCAL
+            .try_with(|l| match &*l.borrow() {
+                Local::Ring(w, r) if *w == id => Some(Some(r.clone())),
+                Local::Unavailable(w) if *w == id => Some(None),
+                _ => None,
+            })
+            .ok()?;
+        let ring = match found {
+            Some(r) => r,
+            None => {
+                let made = if usable_here() {
+                    BufRing::install(DEFAULT_ENTRIES, DEFAULT_BUF_SIZE).ok()
+                } else {
+                    None
+                };
+                if made.is_none() {
+                    let old = LOCAL.try_with(|l| l.replace(Local::Unavailable(id))).ok();
+                    drop(old);
+                }
+                made
+            }
+        }?;
+        if ring.inner.refused.load(Ordering::Relaxed) || !usable_here() {
+            return None;
+        }
+        Some(ring)
+    }
+
+    /// Creates a ring of `entries` buffers of `buf_size` bytes, registers
+    /// it with this thread's worker's ring and makes it the worker's
+    /// current ring (what [`BufRing::current`] returns). Receives armed
+    /// before keep the ring they started with, which lives until they are
+    /// done.
+    ///
+    /// # Errors
+    ///
+    /// - `InvalidInput` unless `entries` is a power of two from 1 to 32768
+    ///   and `buf_size` from 1 byte to 1 GiB (and the whole pool fits the
+    ///   address space).
+    /// - `Unsupported` outside a runtime or under the thread-pool driver.
+    /// - The kernel's error for the registration (`EINVAL` before 5.19).
+    pub fn install(entries: u16, buf_size: u32) -> io::Result<BufRing> {
+        if !entries.is_power_of_two() || entries > 32768 || buf_size == 0 || buf_size > 1 << 30 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "BufRing: {entries} buffers of {buf_size} bytes; use a power of two from 1 to \
+                     32768 buffers of 1 byte to 1 GiB"
+                ),
+            ));
+        }
+        let pool = usize::from(entries)
+            .checked_mul(buf_size as usize)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "BufRing: too large"))?;
+        let ring = Mapping::new(usize::from(entries) * std::mem::size_of::<RawEntry>())?;
+        let bufs = Mapping::new(pool)?;
+        let (worker, bgid) = context::with_current(|w| {
+            let Some(driver) = w.ring() else {
+                return Err(unsupported());
+            };
+            let mut driver = driver.try_borrow_mut().map_err(|_| {
+                io::Error::other("BufRing: the driver is busy; create the ring from a task")
+            })?;
+            let mut last = io::Error::other("BufRing: no free buffer-group id");
+            for _ in 0..16 {
+                let bgid = NEXT_BGID.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: the ring mapping is page-aligned (mmap) and
+                // `entries` × 16 bytes long; it moves into `Inner`, which
+                // unmaps it only after unregistering or once no op can use
+                // the group (module docs). Before the registration the tail
+                // is 0: the kernel sees an empty ring.
+                match unsafe { driver.register_buf_ring(ring.ptr.as_ptr() as u64, entries, bgid) } {
+                    Ok(()) => return Ok((w.id, bgid)),
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = e,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last)
+        })
+        .unwrap_or_else(|| Err(unsupported()))?;
+        let ring = BufRing {
+            inner: Arc::new(Inner {
+                worker,
+                bgid,
+                entries,
+                buf_size,
+                ring,
+                bufs,
+                state: Mutex::new(State {
+                    tail: 0,
+                    held: vec![true; usize::from(entries)],
+                    held_count: usize::from(entries),
+                    waiters: Vec::new(),
+                }),
+                enobufs: AtomicU64::new(0),
+                rearms: AtomicU64::new(0),
+                refused: AtomicBool::new(false),
+            }),
+        };
+        // Every buffer starts out held by us; hand them all to the kernel.
+        for bid in 0..entries {
+            ring.recycle(bid);
+        }
+        let old = LOCAL
+            .try_with(|l| l.replace(Local::Ring(worker, ring.clone())))
+            .ok();
+        drop(old);
+        Ok(ring)
+    }
+
+    /// The buffer-group id the ring is registered under.
+    pub fn bgid(&self) -> u16 {
+        self.inner.bgid
+    }
+
+    /// The number of buffers.
+    pub fn entries(&self) -> u16 {
+        self.inner.entries
+    }
+
+    /// The size of each buffer.
+    pub fn buf_size(&self) -> u32 {
+        self.inner.buf_size
+    }
+
+    /// The id of the worker whose ring holds the registration.
+    pub fn worker(&self) -> u64 {
+        self.inner.worker
+    }
+
+    /// Buffers received into and not yet given back (queued in receivers
+    /// or held as [`RingBuf`]s). Buffers named by CQEs the worker has not
+    /// processed yet are not counted.
+    pub fn in_use(&self) -> usize {
+        self.inner.lock().held_count
+    }
+
+    /// Buffers in the ring, available to the kernel:
+    /// `entries() - in_use()`.
+    pub fn available(&self) -> usize {
+        usize::from(self.inner.entries) - self.in_use()
+    }
+
+    /// How many receives ended with `ENOBUFS` (the ring ran dry).
+    pub fn enobufs(&self) -> u64 {
+        self.inner.enobufs.load(Ordering::Relaxed)
+    }
+
+    /// How many receives were re-armed after ending with `ENOBUFS`.
+    pub fn enobufs_rearms(&self) -> u64 {
+        self.inner.rearms.load(Ordering::Relaxed)
+    }
+
+    /// Takes buffer `bid`, which a CQE reported holding `len` received
+    /// bytes.
+    ///
+    /// # Safety
+    ///
+    /// `bid` must come from the flags of a CQE of an op that selected from
+    /// this ring (`cqueue::buffer_select`), and that CQE's buffer must not
+    /// have been taken already: the kernel must be done with the buffer.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidData` if `bid` or `len` is out of range, or the buffer is
+    /// held already (it is not recycled then).
+    pub unsafe fn take(&self, bid: u16, len: u32) -> io::Result<RingBuf> {
+        if bid >= self.inner.entries || len > self.inner.buf_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("BufRing: CQE names buffer {bid} with {len} bytes"),
+            ));
+        }
+        let mut state = self.inner.lock();
+        if std::mem::replace(&mut state.held[usize::from(bid)], true) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("BufRing: buffer {bid} reported twice"),
+            ));
+        }
+        state.held_count += 1;
+        Ok(RingBuf {
+            ring: self.clone(),
+            bid,
+            len,
+        })
+    }
+
+    /// Gives buffer `bid` back to the kernel (a CQE carried it but nobody
+    /// will read it: an error result, an orphaned op). A buffer not held
+    /// is left alone.
+    pub(crate) fn recycle(&self, bid: u16) {
+        if bid >= self.inner.entries {
+            return;
+        }
+        let waiters = {
+            let mut state = self.inner.lock();
+            if !std::mem::replace(&mut state.held[usize::from(bid)], false) {
+                return;
+            }
+            state.held_count -= 1;
+            let base = self.inner.ring.ptr.as_ptr().cast::<RawEntry>();
+            let mask = self.inner.entries - 1;
+            let slot = usize::from(state.tail & mask);
+            let addr = self.inner.bufs.ptr.as_ptr() as u64
+                + u64::from(bid) * u64::from(self.inner.buf_size);
+            // SAFETY: `slot` < entries, inside the ring mapping. The slot at
+            // the tail is outside the kernel's head..tail window, so the
+            // kernel does not read it until the tail store below publishes
+            // it; the mutex keeps other recyclers out. Only addr, len and
+            // bid are written, through raw pointers: entry 0's `resv` is the
+            // tail, which the kernel reads concurrently.
+            unsafe {
+                let e = base.add(slot);
+                std::ptr::addr_of_mut!((*e).addr).write(addr);
+                std::ptr::addr_of_mut!((*e).len).write(self.inner.buf_size);
+                std::ptr::addr_of_mut!((*e).bid).write(bid);
+            }
+            state.tail = state.tail.wrapping_add(1);
+            // SAFETY: the ring base is page-aligned and valid (see above);
+            // `tail` gives the address of entry 0's `resv` field, a u16 at
+            // offset 14 (2-byte aligned), which only this store (under the
+            // mutex) writes and the kernel reads atomically.
+            let tail =
+                unsafe { &*BufRingEntry::tail(base.cast::<BufRingEntry>()).cast::<AtomicU16>() };
+            // Release: the entry written above is visible to the kernel's
+            // acquire load of the tail.
+            tail.store(state.tail, Ordering::Release);
+            std::mem::take(&mut state.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+
+    /// Ready when at least one buffer is in the ring; else `cx` is woken
+    /// when one comes back.
+    pub fn poll_available(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.inner.lock();
+        if state.held_count < usize::from(self.inner.entries) {
+            return Poll::Ready(());
+        }
+        if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            state.waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Counts a receive that ended with `ENOBUFS`.
+    pub(crate) fn note_enobufs(&self) {
+        self.inner.enobufs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a re-arm after `ENOBUFS`.
+    pub(crate) fn note_rearm(&self) {
+        self.inner.rearms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records that the kernel refused a multishot receive on this ring
+    /// (before Linux 6.0): [`BufRing::current`] returns `None` from now on.
+    pub(crate) fn mark_refused(&self) {
+        self.inner.refused.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `self` and `other` are the same ring.
+    pub fn ptr_eq(&self, other: &BufRing) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// Whether this thread's worker can arm buffer-ring receives.
+fn usable_here() -> bool {
+    crate::op::multishot_supported() && crate::op::ring_supports(io_uring::opcode::RecvMulti::CODE)
+}
+
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "BufRing: buffer rings need a ringbolt worker with an io_uring driver",
+    )
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // No op selecting from this ring exists any more (each holds a
+        // handle until its last CQE), so the kernel writes none of its
+        // buffers. Unregister where possible, so the kernel drops its pin
+        // on the ring's pages now rather than when the ring closes.
+        let _ = context::with_current(|w| {
+            if w.id == self.worker {
+                if let Some(ring) = w.ring() {
+                    if let Ok(mut driver) = ring.try_borrow_mut() {
+                        let _ = driver.unregister_buf_ring(self.bgid);
+                    }
+                }
+            }
+        });
+        // The mappings are unmapped by their own drops.
+    }
+}
+
+impl fmt::Debug for BufRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufRing")
+            .field("worker", &self.inner.worker)
+            .field("bgid", &self.inner.bgid)
+            .field("entries", &self.inner.entries)
+            .field("buf_size", &self.inner.buf_size)
+            .field("in_use", &self.in_use())
+            .finish()
+    }
+}
+
+/// A buffer of a [`BufRing`] holding received bytes. Dropping it gives the
+/// buffer back to the kernel (from any thread).
+pub struct RingBuf {
+    ring: BufRing,
+    bid: u16,
+    len: u32,
+}
+
+impl RingBuf {
+    /// The buffer's id in its ring.
+    pub fn bid(&self) -> u16 {
+        self.bid
+    }
+}
+
+impl Deref for RingBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        let inner = &self.ring.inner;
+        let off = usize::from(self.bid) * inner.buf_size as usize;
+        // SAFETY: `bid < entries` and `len <= buf_size` (checked by `take`),
+        // so the range lies in the buffer mapping, which lives as long as
+        // the ring handle held here. The kernel wrote these `len` bytes
+        // before posting the CQE that `take` was given and writes the
+        // buffer no more until it is recycled, which only our drop does.
+        unsafe { std::slice::from_raw_parts(inner.bufs.ptr.as_ptr().add(off), self.len as usize) }
+    }
+}
+
+impl Drop for RingBuf {
+    fn drop(&mut self) {
+        self.ring.recycle(self.bid);
+    }
+}
+
+impl fmt::Debug for RingBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}

@@ -1,0 +1,483 @@
+//! TCP reads through provided buffer rings (multishot RECV with
+//! IOSQE_BUFFER_SELECT), and the plain-receive fallback giving the same
+//! bytes. Tests that need the ring path check `BufRing::current()` and say
+//! when they only exercised the fallback (thread-pool driver, multishot
+//! switched off).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ringbolt::net::{TcpListener, TcpStream};
+use ringbolt::{Builder, Feature};
+use ringbolt_runtime::bufring::BufRing;
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
+
+async fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+    let addr = listener.local_addr().unwrap();
+    let connect = ringbolt::spawn(async move { TcpStream::connect(addr).await });
+    let (server, _) = listener.accept().await.unwrap();
+    (connect.await.unwrap().unwrap(), server)
+}
+
+/// The ring of this worker, or `None` after saying that only the fallback
+/// runs here.
+fn ring_or_note(test: &str) -> Option<BufRing> {
+    let ring = BufRing::current();
+    if ring.is_none() {
+        eprintln!(
+            "{test}: no buffer ring here (thread-pool driver or multishot off): fallback only"
+        );
+    }
+    ring
+}
+
+/// Echoes `data` through a server that reads with caller buffers of the
+/// given capacities in turn; returns what came back.
+async fn echo_with_read_sizes(data: Vec<u8>, sizes: &'static [usize]) -> Vec<u8> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (client, server) = pair(&listener).await;
+    let server = ringbolt::spawn(async move {
+        let mut i = 0;
+        loop {
+            let cap = sizes[i % sizes.len()];
+            i += 1;
+            let (n, buf) = server.read(Vec::with_capacity(cap)).await;
+            let n = n.unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(n <= cap);
+            assert_eq!(buf.len(), n);
+            let (res, _) = server.write_all(buf).await;
+            res.unwrap();
+        }
+        server.shutdown(std::net::Shutdown::Write).await.unwrap();
+    });
+    let total = data.len();
+    let writer = {
+        let client_fd = client.as_raw_fd_dup();
+        ringbolt::spawn(async move {
+            for chunk in data.chunks(50_000) {
+                let (res, _) = client_fd.write_all(chunk.to_vec()).await;
+                res.unwrap();
+            }
+            client_fd.shutdown(std::net::Shutdown::Write).await.unwrap();
+        })
+    };
+    let mut back = Vec::with_capacity(total);
+    loop {
+        let (n, buf) = client.read(Vec::with_capacity(64 * 1024)).await;
+        let n = n.unwrap();
+        if n == 0 {
+            break;
+        }
+        back.extend_from_slice(&buf[..n]);
+    }
+    writer.await.unwrap();
+    server.await.unwrap();
+    back
+}
+
+/// A second handle on the same connection (a dup'd descriptor), so that
+/// one task can write while another reads.
+trait Dup {
+    fn as_raw_fd_dup(&self) -> TcpStream;
+}
+
+impl Dup for TcpStream {
+    fn as_raw_fd_dup(&self) -> TcpStream {
+        use std::os::fd::AsFd;
+        let fd = self.as_fd().try_clone_to_owned().unwrap();
+        TcpStream::from_std(std::net::TcpStream::from(fd)).unwrap()
+    }
+}
+
+#[test]
+fn echo_1mib_byte_exact_with_small_and_large_reads() {
+    ringbolt::run(async {
+        let ring = ring_or_note("echo_1mib");
+        let data = payload(1 << 20, 7);
+        let back = echo_with_read_sizes(data.clone(), &[7, 100, 4096, 65536, 1, 20_000]).await;
+        assert_eq!(back.len(), data.len());
+        assert!(back == data, "echoed bytes differ");
+        if let Some(ring) = ring {
+            assert_eq!(ring.in_use(), 0, "every buffer back in the ring: {ring:?}");
+        }
+    });
+}
+
+/// Every connection sends numbered messages; the server reads them all,
+/// in order, through a ring of 8 small buffers, so receives run dry.
+async fn numbered_messages(conns: usize, msgs: usize, small_ring: bool) -> Vec<Vec<u32>> {
+    let ring = if small_ring && BufRing::current().is_some() {
+        Some(BufRing::install(8, 1024).unwrap())
+    } else {
+        None
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let mut servers = Vec::new();
+    for _ in 0..conns {
+        let (server, _) = {
+            let connect = ringbolt::spawn(async move {
+                let c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                c
+            });
+            let accepted = listener.accept().await.unwrap();
+            let client = connect.await.unwrap();
+            let conn = servers.len() as u32;
+            ringbolt::spawn(async move {
+                // Numbered 8-byte messages: conn, seq (little endian), sent
+                // in bursts of uneven size.
+                let mut out = Vec::new();
+                for seq in 0..msgs as u32 {
+                    out.extend_from_slice(&conn.to_le_bytes());
+                    out.extend_from_slice(&seq.to_le_bytes());
+                    if out.len() >= 8 * (1 + (seq as usize % 300)) {
+                        let (res, _) = client.write_all(std::mem::take(&mut out)).await;
+                        res.unwrap();
+                    }
+                }
+                let (res, _) = client.write_all(out).await;
+                res.unwrap();
+                client.shutdown(std::net::Shutdown::Write).await.unwrap();
+            });
+            accepted
+        };
+        servers.push(server);
+    }
+    // Let the data pile up in the ring (and the sockets) before reading.
+    // (Waiting for every stream to become readable first could wait
+    // forever: the streams that hold all 8 buffers are not read yet.)
+    ringbolt::time::sleep(Duration::from_millis(20)).await;
+    let readers: Vec<_> = servers
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            ringbolt::spawn(async move {
+                let mut bytes = Vec::new();
+                let mut k = 0usize;
+                loop {
+                    // Odd capacities split messages across reads.
+                    let cap = [5usize, 13, 700, 3000][k % 4];
+                    k += 1;
+                    let (n, buf) = s.read(Vec::with_capacity(cap)).await;
+                    let n = n.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                    if k % 7 == 0 {
+                        ringbolt::yield_now().await;
+                    }
+                }
+                assert_eq!(bytes.len() % 8, 0, "conn {i}: torn message at the end");
+                bytes
+                    .chunks(8)
+                    .map(|m| {
+                        let conn = u32::from_le_bytes(m[..4].try_into().unwrap());
+                        assert_eq!(conn as usize, i, "a message of another connection");
+                        u32::from_le_bytes(m[4..].try_into().unwrap())
+                    })
+                    .collect::<Vec<u32>>()
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in readers {
+        all.push(r.await.unwrap());
+    }
+    if let Some(ring) = ring {
+        assert!(
+            ring.enobufs_rearms() > 0,
+            "8 buffers for {conns} busy connections must run dry: {ring:?}"
+        );
+        assert_eq!(ring.in_use(), 0, "{ring:?}");
+        eprintln!(
+            "numbered_messages: ENOBUFS {} times, re-armed {} times",
+            ring.enobufs(),
+            ring.enobufs_rearms()
+        );
+    }
+    all
+}
+
+fn check_numbered(all: &[Vec<u32>], msgs: usize) {
+    for (i, seqs) in all.iter().enumerate() {
+        assert_eq!(seqs.len(), msgs, "conn {i}: lost or duplicated messages");
+        for (want, got) in seqs.iter().enumerate() {
+            assert_eq!(*got as usize, want, "conn {i}: out of order");
+        }
+    }
+}
+
+#[test]
+fn many_connections_numbered_messages_in_order_through_a_small_ring() {
+    ringbolt::run(async {
+        let all = numbered_messages(16, 5000, true).await;
+        check_numbered(&all, 5000);
+    });
+}
+
+#[test]
+fn eof_then_zero_forever() {
+    ringbolt::run(async {
+        let ring = ring_or_note("eof");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) = pair(&listener).await;
+        let (res, _) = client.write_all(b"last words".to_vec()).await;
+        res.unwrap();
+        drop(client);
+        let (n, buf) = server.read(Vec::with_capacity(4)).await;
+        assert_eq!(&buf[..n.unwrap()], b"last");
+        let (n, buf) = server.read(Vec::with_capacity(64)).await;
+        assert_eq!(&buf[..n.unwrap()], b" words");
+        for _ in 0..3 {
+            let (n, _) = server.read(Vec::with_capacity(64)).await;
+            assert_eq!(n.unwrap(), 0);
+        }
+        server.readable().await.unwrap();
+        if let Some(ring) = ring {
+            assert_eq!(ring.in_use(), 0);
+        }
+    });
+}
+
+/// Closes `stream` with SO_LINGER 0: the peer gets a reset.
+fn reset(stream: TcpStream) {
+    let std = stream.into_std().unwrap();
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a valid `linger` of the given size.
+    let r = unsafe {
+        libc::setsockopt(
+            std.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    drop(std);
+}
+
+#[test]
+fn peer_reset_returns_the_error_and_recycles_every_buffer() {
+    ringbolt::run(async {
+        let ring = ring_or_note("peer_reset").map(|_| BufRing::install(8, 512).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+
+        // 1. Data queued in the ring, then a reset: reads give data and/or
+        //    the error, never hang; afterwards every buffer is back.
+        let (client, server) = pair(&listener).await;
+        let (res, _) = client.write_all(vec![9u8; 3000]).await;
+        res.unwrap();
+        server.readable().await.unwrap();
+        ringbolt::time::sleep(Duration::from_millis(10)).await;
+        if let Some(ring) = &ring {
+            assert!(ring.in_use() > 0, "data waits in ring buffers: {ring:?}");
+        }
+        reset(client);
+        ringbolt::time::sleep(Duration::from_millis(10)).await;
+        let mut got = 0;
+        let err = loop {
+            let (n, _) = server.read(Vec::with_capacity(700)).await;
+            match n {
+                Ok(0) => break None,
+                Ok(n) => got += n,
+                Err(e) => break Some(e),
+            }
+        };
+        assert!(got <= 3000);
+        if let Some(e) = &err {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+        }
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0, "{ring:?}");
+            assert_eq!(ring.available(), 8);
+        }
+
+        // 2. A stream dropped with unread data queued gives its buffers back.
+        let (client, server) = pair(&listener).await;
+        let (res, _) = client.write_all(vec![1u8; 2000]).await;
+        res.unwrap();
+        server.readable().await.unwrap();
+        ringbolt::time::sleep(Duration::from_millis(10)).await;
+        drop(server);
+        // 3. Data that arrives for a dropped stream's op (orphaned, being
+        //    cancelled) is recycled too.
+        let (res, _) = client.write_all(vec![2u8; 2000]).await;
+        let _ = res;
+        ringbolt::time::sleep(Duration::from_millis(20)).await;
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0, "{ring:?}");
+            assert_eq!(ring.available(), 8);
+        }
+    });
+}
+
+/// RSS of this process, in bytes.
+fn rss() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Raises RLIMIT_NOFILE to at least `want`; false if it cannot.
+fn raise_nofile(want: u64) -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    if lim.rlim_cur >= want {
+        return true;
+    }
+    if lim.rlim_max < want {
+        return false;
+    }
+    lim.rlim_cur = want;
+    // SAFETY: a valid rlimit, within the hard limit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
+
+#[test]
+fn idle_connections_hold_no_receive_buffer() {
+    const CONNS: usize = 1000;
+    if !raise_nofile(2 * CONNS as u64 + 200) {
+        eprintln!(
+            "skipped: RLIMIT_NOFILE cannot be raised to {}",
+            2 * CONNS + 200
+        );
+        return;
+    }
+    let _serial = common::serial();
+    ringbolt::run(async {
+        let ring = ring_or_note("idle_connections");
+        // Without a ring each waiting connection occupies a blocking-pool
+        // thread under the thread-pool driver (at most 512, and the writes
+        // below need threads too): fewer connections there.
+        let conns = if ring.is_some() { CONNS } else { 200 };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut clients = Vec::new();
+        let mut waiting = Vec::new();
+        let before = rss();
+        for _ in 0..conns {
+            let (client, server) = pair(&listener).await;
+            clients.push(client);
+            waiting.push(ringbolt::spawn(async move {
+                // Wait with no buffer; allocate one once data is there.
+                server.readable().await.unwrap();
+                let (n, buf) = server.read(vec![0u8; 16 * 1024]).await;
+                (n.unwrap(), buf[0])
+            }));
+        }
+        ringbolt::time::sleep(Duration::from_millis(50)).await;
+        let grown = rss().saturating_sub(before);
+        eprintln!(
+            "idle_connections: {conns} idle connections grew the RSS by {} KiB",
+            grown / 1024
+        );
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0, "idle connections hold no ring buffer");
+            // Far below one 16 KiB buffer per connection (16 MB here).
+            assert!(grown < 8 << 20, "RSS grew by {grown} bytes");
+        }
+        for (i, c) in clients.iter().enumerate() {
+            let (res, _) = c.write_all(vec![i as u8]).await;
+            res.unwrap();
+        }
+        for (i, w) in waiting.into_iter().enumerate() {
+            assert_eq!(w.await.unwrap(), (1, i as u8));
+        }
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0);
+        }
+    });
+}
+
+#[test]
+fn readv_takes_queued_bytes_in_order() {
+    ringbolt::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) = pair(&listener).await;
+        let data = payload(10_000, 3);
+        let (res, _) = client.write_all(data.clone()).await;
+        res.unwrap();
+        drop(client);
+        let mut back = Vec::new();
+        // One plain read first, then vectored ones.
+        let (n, buf) = server.read(Vec::with_capacity(10)).await;
+        back.extend_from_slice(&buf[..n.unwrap()]);
+        loop {
+            let bufs = vec![Vec::with_capacity(3), Vec::with_capacity(500)];
+            let (n, bufs) = server.readv(bufs).await;
+            if n.unwrap() == 0 {
+                break;
+            }
+            for b in bufs {
+                back.extend_from_slice(&b);
+            }
+        }
+        assert!(back == data);
+    });
+}
+
+/// The same scenarios on the plain path (multishot off, thread-pool driver)
+/// give the same bytes as on the ring path.
+#[test]
+fn fallback_paths_give_identical_results() {
+    let scenario = || async {
+        let data = payload(300_000, 11);
+        let echoed = echo_with_read_sizes(data.clone(), &[3, 1000, 65536]).await;
+        assert!(echoed == data);
+        let all = numbered_messages(4, 2000, true).await;
+        check_numbered(&all, 2000);
+        (echoed, all)
+    };
+    let ring = ringbolt::run(scenario());
+    let no_multishot = Builder::new()
+        .disable(Feature::Multishot)
+        .build()
+        .unwrap()
+        .block_on(async {
+            assert!(BufRing::current().is_none());
+            scenario().await
+        });
+    let pool = Builder::new()
+        .driver(ringbolt::Driver::ThreadPool)
+        .build()
+        .unwrap()
+        .block_on(async {
+            assert!(BufRing::current().is_none());
+            scenario().await
+        });
+    assert!(ring == no_multishot);
+    assert!(ring == pool);
+}
