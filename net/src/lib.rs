@@ -21,6 +21,15 @@
 //!   boxed in the op. `incoming()` is one multishot accept for all
 //!   connections (single-shot accepts on kernels before 5.19). A dropped
 //!   accept closes a connection accepted in the meantime.
+//! - **Receive buffers.** A `TcpStream` reads through a multishot receive
+//!   into its worker's shared provided buffer ring (Linux 6.0+): idle
+//!   connections pin no receive memory (`readable()` waits without a
+//!   buffer; 10,000 idle connections measured +6.6 MiB RSS against
+//!   +162 MiB with a 16 KiB pending read each), and `read` copies the
+//!   received chunks into the caller's buffer. A read future dropped while
+//!   waiting loses nothing: received bytes stay queued in the stream. The
+//!   thread-pool driver, `Feature::Multishot` switched off and older
+//!   kernels use a plain receive into the caller's buffer.
 //! - **Zero-copy sends.** `TcpStream::write_zc` sends with
 //!   IORING_OP_SEND_ZC and returns the buffer after the kernel's
 //!   notification. Over loopback it never beat a plain send (the loopback
