@@ -5,8 +5,8 @@
 pub use ringbolt_fs as fs;
 pub use ringbolt_net as net;
 pub use ringbolt_runtime::{
-    buf, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder, Driver,
-    Feature, JoinError, JoinHandle, Runtime, RuntimeMetrics, SharedFd, SpawnPolicy,
+    buf, bufring, op, run, spawn, spawn_blocking, spawn_local, task, time, yield_now, Builder,
+    Driver, Feature, JoinError, JoinHandle, Runtime, RuntimeMetrics, SharedFd, SpawnPolicy,
 };
 pub use ringbolt_runtime::{
     group, join, join_all, select, task_local, try_join, try_join_all, GroupError, TaskGroup,
