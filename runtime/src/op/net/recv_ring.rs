@@ -412,10 +412,7 @@ impl State {
 
     /// The result of a read if one is ready: queued bytes (as many as
     /// `copy` takes), else a queued error or the end of the stream.
-    fn take_ready<'c>(
-        &mut self,
-        copy: Option<&mut Copy<'c>>,
-    ) -> Option<io::Result<usize>> {
+    fn take_ready<'c>(&mut self, copy: Option<&mut Copy<'c>>) -> Option<io::Result<usize>> {
         let Some(copy) = copy else {
             return (!self.queue.is_empty() || self.eof).then_some(Ok(0));
         };
