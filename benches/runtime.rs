@@ -245,10 +245,9 @@ impl AtomicWaker {
             .unwrap_or_else(|x| x)
         {
             WAITING => {
-                // SAFETY: this thread moved the state WAITING -> REGISTERING,
-                // which grants it exclusive access to the cell until it
-                // leaves REGISTERING; `take` does not touch the cell while
-                // REGISTERING is set.
+                // SAFETY: this thread moved the state WAITING -> REGISTERING, which grants it
+                // exclusive access to the cell until it leaves REGISTERING; `take` does not touch
+                // the cell while REGISTERING is set.
                 let old = unsafe {
                     let slot = &mut *self.waker.get();
                     match slot {

@@ -244,10 +244,9 @@ impl AlignedBuf {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `ptr` is non-null and aligned (for capacity 0 it is
-        // dangling and `len` is 0); when the capacity is non-zero it points to
-        // an allocation of `capacity() >= len` bytes, all initialised, that
-        // this buffer owns and only mutates through `&mut self`.
+        // SAFETY: `ptr` is non-null and aligned (for capacity 0 it is dangling and `len` is 0);
+        // when the capacity is non-zero it points to an allocation of `capacity() >= len` bytes,
+        // all initialised, that this buffer owns and only mutates through `&mut self`.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
@@ -306,10 +305,9 @@ impl Clone for AlignedBuf {
             let Some(ptr) = NonNull::new(raw) else {
                 alloc::handle_alloc_error(self.layout)
             };
-            // SAFETY: both regions are `layout.size()` bytes, valid (source
-            // for reads, destination for writes) and distinct allocations;
-            // every source byte is initialised, so the whole new allocation
-            // becomes initialised, as `AlignedBuf` requires.
+            // SAFETY: both regions are `layout.size()` bytes, valid (source for reads, destination
+            // for writes) and distinct allocations; every source byte is initialised, so the whole
+            // new allocation becomes initialised, as `AlignedBuf` requires.
             unsafe {
                 ptr::copy_nonoverlapping(self.ptr.as_ptr(), ptr.as_ptr(), self.layout.size())
             };

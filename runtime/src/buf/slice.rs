@@ -221,13 +221,12 @@ unsafe impl<T: IoBufMut> IoBufMut for Slice<T> {
     /// slice's first `pos` bytes are initialised.
     unsafe fn set_init(&mut self, pos: usize) {
         if self.begin <= self.buf.bytes_init() {
-            // SAFETY: `begin <= buf.bytes_init() <= buf.bytes_total()`, so
+            // `begin <= buf.bytes_init() <= buf.bytes_total()`, so
             // `self.bytes_total() == min(buf.bytes_total(), end) - begin` and
             // the caller's `pos <= self.bytes_total()` gives
-            // `begin + pos <= buf.bytes_total()` (no overflow). The buffer's
-            // bytes `[0, begin)` are initialised because `begin <=
-            // buf.bytes_init()`, and `[begin, begin + pos)` are the slice's
-            // first `pos` bytes, which the caller vouches for.
+            // `begin + pos <= buf.bytes_total()` (no overflow).
+            // SAFETY: bytes `[0, begin)` are initialised (`begin <= bytes_init`),
+            // and `[begin, begin + pos)` are the slice's first `pos`, vouched for.
             unsafe { self.buf.set_init(self.begin + pos) };
         }
     }
@@ -242,11 +241,11 @@ impl<T: IoBuf> Deref for Slice<T> {
         if len == 0 {
             return &[];
         }
-        // SAFETY: by the `IoBuf` promises of `Slice<T>` (derived from `T`'s),
+        // By the `IoBuf` promises of `Slice<T>` (derived from `T`'s),
         // `stable_ptr()` is non-null and valid for reads of `bytes_init()`
-        // initialised bytes inside one allocation, which nothing writes while
-        // the slice is not mutated; the shared borrow of `self` rules out
-        // mutation for the returned lifetime.
+        // initialised bytes inside one allocation.
+        // SAFETY: nothing writes them while the slice is not mutated, and the
+        // shared borrow of `self` rules out mutation for the returned lifetime.
         unsafe { std::slice::from_raw_parts(self.stable_ptr(), len) }
     }
 }
@@ -258,10 +257,9 @@ impl<T: IoBufMut> DerefMut for Slice<T> {
         if len == 0 {
             return &mut [];
         }
-        // SAFETY: as in `deref`, the `len` bytes at the pointer are valid and
-        // initialised; by the `IoBufMut` promises they are writable and owned
-        // by this slice alone, and the `&mut self` borrow makes the returned
-        // reference the only access for its lifetime.
+        // SAFETY: as in `deref`, the `len` bytes at the pointer are valid and initialised; by the
+        // `IoBufMut` promises they are writable and owned by this slice alone, and the `&mut self`
+        // borrow makes the returned reference the only access for its lifetime.
         unsafe { std::slice::from_raw_parts_mut(self.stable_mut_ptr(), len) }
     }
 }

@@ -265,11 +265,10 @@ impl BufRing {
             let mut last = io::Error::other("BufRing: no free buffer-group id");
             for _ in 0..16 {
                 let bgid = NEXT_BGID.fetch_add(1, Ordering::Relaxed);
-                // SAFETY: the ring mapping is page-aligned (mmap) and
-                // `entries` × 16 bytes long; it moves into `Inner`, which
-                // unmaps it only after unregistering or once no op can use
-                // the group (module docs). Before the registration the tail
-                // is 0: the kernel sees an empty ring.
+                // The ring mapping is page-aligned (mmap), `entries` × 16
+                // bytes, and its tail is 0: the kernel sees an empty ring.
+                // SAFETY: it moves into `Inner`, which unmaps it only after
+                // unregistering or once no op can use the group (module docs).
                 match unsafe { driver.register_buf_ring(ring.ptr.as_ptr() as u64, entries, bgid) } {
                     Ok(()) => return Ok((w.id, bgid)),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = e,
@@ -405,12 +404,11 @@ impl BufRing {
             let slot = usize::from(state.tail & mask);
             let addr = self.inner.bufs.ptr.as_ptr() as u64
                 + u64::from(bid) * u64::from(self.inner.buf_size);
-            // SAFETY: `slot` < entries, inside the ring mapping. The slot at
-            // the tail is outside the kernel's head..tail window, so the
-            // kernel does not read it until the tail store below publishes
-            // it; the mutex keeps other recyclers out. Only addr, len and
+            // `slot` < entries, inside the ring mapping. Only addr, len and
             // bid are written, through raw pointers: entry 0's `resv` is the
             // tail, which the kernel reads concurrently.
+            // SAFETY: the slot at the tail is outside the kernel's head..tail
+            // window until the tail store below; the mutex keeps other recyclers out.
             unsafe {
                 let e = base.add(slot);
                 std::ptr::addr_of_mut!((*e).addr).write(addr);
@@ -418,12 +416,12 @@ impl BufRing {
                 std::ptr::addr_of_mut!((*e).bid).write(bid);
             }
             state.tail = state.tail.wrapping_add(1);
-            // SAFETY: the ring base is page-aligned and valid (see above);
-            // `tail` gives the address of entry 0's `resv` field, a u16 at
-            // offset 14 (2-byte aligned), which only this store (under the
-            // mutex) writes and the kernel reads atomically.
-            let tail =
-                unsafe { &*BufRingEntry::tail(base.cast::<BufRingEntry>()).cast::<AtomicU16>() };
+            // The ring base is page-aligned and valid (see above); `tail` gives
+            // the address of entry 0's `resv` field, a u16 at offset 14.
+            let entry0 = base.cast::<BufRingEntry>();
+            // SAFETY: that u16 is 2-byte aligned; only this store (under the
+            // mutex) writes it and the kernel reads it atomically.
+            let tail = unsafe { &*BufRingEntry::tail(entry0).cast::<AtomicU16>() };
             // Release: the entry written above is visible to the kernel's
             // acquire load of the tail.
             tail.store(state.tail, Ordering::Release);
@@ -539,11 +537,11 @@ impl Deref for RingBuf {
     fn deref(&self) -> &[u8] {
         let inner = &self.ring.inner;
         let off = usize::from(self.bid) * inner.buf_size as usize;
-        // SAFETY: `bid < entries` and `len <= buf_size` (checked by `take`),
-        // so the range lies in the buffer mapping, which lives as long as
-        // the ring handle held here. The kernel wrote these `len` bytes
-        // before posting the CQE that `take` was given and writes the
-        // buffer no more until it is recycled, which only our drop does.
+        // `bid < entries` and `len <= buf_size` (checked by `take`), so the
+        // range lies in the buffer mapping, which lives as long as the ring
+        // handle held here.
+        // SAFETY: the kernel wrote these `len` bytes before the CQE `take` was
+        // given and writes the buffer no more until our drop recycles it.
         unsafe { std::slice::from_raw_parts(inner.bufs.ptr.as_ptr().add(off), self.len as usize) }
     }
 }

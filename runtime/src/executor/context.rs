@@ -15,10 +15,9 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Worker) -> R) -> Option<R> {
     if ptr.is_null() {
         return None;
     }
-    // SAFETY: a non-null pointer was stored by `enter`, whose guard holds an
-    // `Rc` to the worker for as long as the pointer stays set, and it is
-    // reset when the guard drops; the cell is thread-local, so no other
-    // thread sees it. Only shared references are handed out.
+    // SAFETY: a non-null pointer was stored by `enter`, whose guard holds an `Rc` to the worker for
+    // as long as the pointer stays set, and it is reset when the guard drops; the cell is
+    // thread-local, so no other thread sees it. Only shared references are handed out.
     Some(f(unsafe { &*ptr }))
 }
 

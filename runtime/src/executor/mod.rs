@@ -173,15 +173,14 @@ impl Worker {
         F::Output: 'static,
     {
         let shared = self.shared.clone();
-        // SAFETY: async-task requires a `!Send` future's Runnable to be run
-        // and dropped only on the thread that spawned it. The schedule
-        // function sends every Runnable of this task to this worker (its
-        // local queue on this thread, its remote queue from elsewhere), and
-        // only this worker, on this thread, runs or drops queued Runnables;
-        // at shutdown the worker drops every task on this thread before it
-        // closes its remote queue. The schedule function itself is
-        // `Send + Sync + 'static` (it holds an `Arc<Shared>`), and the
-        // future is `'static`.
+        // async-task requires a `!Send` future's Runnable to be run and
+        // dropped only on the thread that spawned it. The schedule function
+        // sends every Runnable of this task to this worker (its local queue on
+        // this thread, its remote queue from elsewhere), and only this worker,
+        // on this thread, runs or drops queued Runnables; at shutdown it drops
+        // every task on this thread before it closes its remote queue.
+        // SAFETY: hence Runnables stay on this thread; the schedule function is
+        // `Send + Sync + 'static` (an `Arc<Shared>`) and the future `'static`.
         let (runnable, task) = unsafe {
             async_task::Builder::new().metadata(meta).spawn_unchecked(
                 move |m| Harness::new(future, m),

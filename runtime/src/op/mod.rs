@@ -160,11 +160,10 @@ fn route<T: OpCode>(
                 && (!multishot || driver.features().multishot)
             {
                 let waker = cx.waker().clone();
-                // SAFETY: the OpCode contract makes every pointer in the SQE
-                // point into heap memory owned by `data`; `data` stays in the
-                // future until its last CQE is collected, and if the future
-                // is dropped first, its `Drop` parks the data in the driver
-                // until that CQE arrives.
+                // The OpCode contract makes every pointer in the SQE point into
+                // heap memory owned by `data`.
+                // SAFETY: `data` stays in the future until its last CQE is
+                // collected; a future dropped first parks it in the driver until then.
                 let key = unsafe {
                     if multishot {
                         driver.submit_multishot(sqe, waker)

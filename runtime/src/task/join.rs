@@ -34,10 +34,9 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     fn meta(&self) -> &TaskMeta {
-        // SAFETY: the metadata lives in the task's allocation, which
-        // async-task frees only after every handle is gone: this handle's
-        // waker (a reference to the task) lives as long as `self`. It is
-        // never mutated except through its atomics.
+        // SAFETY: the metadata lives in the task's allocation, which async-task frees only after
+        // every handle is gone: this handle's waker (a reference to the task) lives as long as
+        // `self`. It is never mutated except through its atomics.
         unsafe { self.meta.as_ref() }
     }
 

@@ -99,9 +99,8 @@ impl FixedBufPool {
             let mut driver = ring.try_borrow_mut().map_err(|_| {
                 io::Error::other("FixedBufPool: the driver is busy; create the pool from a task")
             })?;
-            // SAFETY: the iovecs describe the heap allocations of `slots`,
-            // which move into `Inner` below and are only freed by
-            // `Inner::drop` after a successful unregistration on this
+            // SAFETY: the iovecs describe the heap allocations of `slots`, which move into `Inner`
+            // below and are only freed by `Inner::drop` after a successful unregistration on this
             // worker (or leaked); the allocations never move.
             unsafe { driver.register_buffers(&iovecs) }?;
             Ok::<u64, io::Error>(w.id)

@@ -176,11 +176,9 @@ impl RingRecv {
                 fd,
                 Some(&mut |src: &[u8]| {
                     let n = src.len().min(total - filled);
-                    // SAFETY: `filled + n <= bytes_total()`, so the copy
-                    // stays inside the buffer's memory (IoBufMut contract),
-                    // which `src` (a ring buffer) does not overlap; the
-                    // bytes written are initialised, so `set_init` may
-                    // cover them.
+                    // SAFETY: `filled + n <= bytes_total()`, so the copy stays inside the buffer's
+                    // memory (IoBufMut contract), which `src` (a ring buffer) does not overlap; the
+                    // bytes written are initialised, so `set_init` may cover them.
                     unsafe {
                         std::ptr::copy_nonoverlapping(
                             src.as_ptr(),
@@ -232,9 +230,8 @@ impl RingRecv {
                             continue;
                         }
                         let n = room.min(src.len() - taken);
-                        // SAFETY: `off + n <= bytes_total()` of this buffer
-                        // (IoBufMut contract: valid, writable, not
-                        // overlapping the ring buffer `src`); the bytes
+                        // SAFETY: `off + n <= bytes_total()` of this buffer (IoBufMut contract:
+                        // valid, writable, not overlapping the ring buffer `src`); the bytes
                         // written are initialised.
                         unsafe {
                             std::ptr::copy_nonoverlapping(
