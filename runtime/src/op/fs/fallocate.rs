@@ -5,7 +5,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
 
@@ -53,8 +52,4 @@ unsafe impl OpCode for Fallocate {
         };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for Fallocate {
-    const CODE: u8 = opcode::Fallocate::CODE;
 }

@@ -5,7 +5,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
 
@@ -51,8 +50,4 @@ unsafe impl OpCode for Fsync {
         };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for Fsync {
-    const CODE: u8 = opcode::Fsync::CODE;
 }

@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
 
@@ -38,8 +37,4 @@ unsafe impl OpCode for Ftruncate {
         let res = unsafe { libc::ftruncate(self.fd.as_raw_fd(), len) };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for Ftruncate {
-    const CODE: u8 = opcode::Ftruncate::CODE;
 }

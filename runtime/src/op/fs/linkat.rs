@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::op::OpCode;
 
 /// Creates the hard link `link` to the existing `original` (both relative to
@@ -51,8 +50,4 @@ unsafe impl OpCode for LinkAt {
         };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for LinkAt {
-    const CODE: u8 = opcode::LinkAt::CODE;
 }

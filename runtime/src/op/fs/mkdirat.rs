@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::op::OpCode;
 
 /// Creates the directory `path` (relative to the current directory) with
@@ -41,8 +40,4 @@ unsafe impl OpCode for MkDirAt {
         let res = unsafe { libc::mkdirat(libc::AT_FDCWD, self.path.as_ptr(), self.mode) };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for MkDirAt {
-    const CODE: u8 = opcode::MkDirAt::CODE;
 }

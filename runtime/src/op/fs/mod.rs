@@ -54,13 +54,6 @@ pub use unlinkat::UnlinkAt;
 pub use write_fixed::{write_fixed, WriteFixed};
 pub use writev::Writev;
 
-/// A file-system operation: an [`OpCode`] whose opcode the kernel may lack.
-pub trait FsOp: OpCode {
-    /// The io_uring opcode (`IORING_OP_*`) the SQE carries; [`submit`] asks
-    /// the kernel's probe about it.
-    const CODE: u8;
-}
-
 /// Turns a path into the NUL-terminated string the kernel takes.
 ///
 /// # Errors
@@ -102,6 +95,6 @@ pub fn is_supported(opcode: u8) -> bool {
 /// until its CQE; on the blocking pool a result nobody collects is released
 /// with [`OpCode::orphan_completed`] (an fd that a late `openat` returned
 /// is closed).
-pub async fn submit<T: FsOp>(op: T) -> Completion<T> {
+pub async fn submit<T: OpCode>(op: T) -> Completion<T> {
     Op::new(op).await
 }

@@ -7,7 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use io_uring::{opcode, squeue, types};
 
-use super::{submit, FsOp};
+use super::submit;
 use crate::op::OpCode;
 
 /// Opens `path` (relative paths start at the current directory) with
@@ -70,10 +70,6 @@ unsafe impl OpCode for OpenAt {
             drop(own(res as u32));
         }
     }
-}
-
-impl FsOp for OpenAt {
-    const CODE: u8 = opcode::OpenAt::CODE;
 }
 
 /// Opens `path` with `flags` and `mode` through the ring (see [`OpenAt`]).

@@ -6,7 +6,6 @@ use std::io;
 use io_uring::{opcode, squeue, types};
 
 use super::fixed_buf::FixedBuf;
-use super::FsOp;
 use crate::buf::{IoBuf, IoBufMut};
 use crate::fd::SharedFd;
 use crate::op::{Completion, Op, OpCode, Read};
@@ -65,10 +64,6 @@ unsafe impl OpCode for ReadFixed {
         };
         crate::sys::cvt(n).map(|n| n as u32)
     }
-}
-
-impl FsOp for ReadFixed {
-    const CODE: u8 = opcode::ReadFixed::CODE;
 }
 
 /// Reads into `buf` at `offset`: with READ_FIXED on the worker that

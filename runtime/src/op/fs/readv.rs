@@ -6,7 +6,6 @@ use std::io;
 use io_uring::{opcode, squeue, types};
 
 use super::iovecs::IoVecs;
-use super::FsOp;
 use crate::buf::IoBufMut;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
@@ -83,8 +82,4 @@ unsafe impl<B: IoBufMut + Send> OpCode for Readv<B> {
         };
         crate::sys::cvt(n).map(|n| n as u32)
     }
-}
-
-impl<B: IoBufMut + Send> FsOp for Readv<B> {
-    const CODE: u8 = opcode::Readv::CODE;
 }

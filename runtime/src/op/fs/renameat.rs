@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::op::OpCode;
 
 /// Renames `from` to `to` (both relative to the current directory),
@@ -52,8 +51,4 @@ unsafe impl OpCode for RenameAt {
         };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for RenameAt {
-    const CODE: u8 = opcode::RenameAt::CODE;
 }

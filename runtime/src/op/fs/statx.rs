@@ -6,7 +6,7 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{submit, FsOp};
+use super::submit;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
 
@@ -94,10 +94,6 @@ unsafe impl OpCode for Statx {
             unsafe { libc::statx(self.dirfd(), self.path.as_ptr(), self.flags, self.mask, buf) };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for Statx {
-    const CODE: u8 = opcode::Statx::CODE;
 }
 
 /// Reads the metadata of `target` (fields in `mask`, `STATX_*`) through the

@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::op::OpCode;
 
 /// Creates the symbolic link `link` (relative to the current directory)
@@ -42,8 +41,4 @@ unsafe impl OpCode for SymlinkAt {
             unsafe { libc::symlinkat(self.target.as_ptr(), libc::AT_FDCWD, self.link.as_ptr()) };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for SymlinkAt {
-    const CODE: u8 = opcode::SymlinkAt::CODE;
 }

@@ -5,7 +5,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
 
@@ -55,8 +54,4 @@ unsafe impl OpCode for SyncFileRange {
         };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for SyncFileRange {
-    const CODE: u8 = opcode::SyncFileRange::CODE;
 }

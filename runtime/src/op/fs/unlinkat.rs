@@ -6,7 +6,6 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::FsOp;
 use crate::op::OpCode;
 
 /// Removes `path` (relative to the current directory): a file, or with
@@ -39,8 +38,4 @@ unsafe impl OpCode for UnlinkAt {
         let res = unsafe { libc::unlinkat(libc::AT_FDCWD, self.path.as_ptr(), self.flags) };
         crate::sys::cvt(res).map(|_| 0)
     }
-}
-
-impl FsOp for UnlinkAt {
-    const CODE: u8 = opcode::UnlinkAt::CODE;
 }

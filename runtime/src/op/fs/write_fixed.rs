@@ -6,7 +6,6 @@ use std::io;
 use io_uring::{opcode, squeue, types};
 
 use super::fixed_buf::FixedBuf;
-use super::FsOp;
 use crate::buf::IoBuf;
 use crate::fd::SharedFd;
 use crate::op::{Completion, Op, OpCode, Write};
@@ -50,10 +49,6 @@ unsafe impl OpCode for WriteFixed {
         };
         crate::sys::cvt(n).map(|n| n as u32)
     }
-}
-
-impl FsOp for WriteFixed {
-    const CODE: u8 = opcode::WriteFixed::CODE;
 }
 
 /// Writes `buf` at `offset`: with WRITE_FIXED on the worker that registered

@@ -6,7 +6,6 @@ use std::io;
 use io_uring::{opcode, squeue, types};
 
 use super::iovecs::IoVecs;
-use super::FsOp;
 use crate::buf::IoBuf;
 use crate::fd::SharedFd;
 use crate::op::OpCode;
@@ -70,8 +69,4 @@ unsafe impl<B: IoBuf + Send> OpCode for Writev<B> {
         };
         crate::sys::cvt(n).map(|n| n as u32)
     }
-}
-
-impl<B: IoBuf + Send> FsOp for Writev<B> {
-    const CODE: u8 = opcode::Writev::CODE;
 }
