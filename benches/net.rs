@@ -41,7 +41,8 @@
 //!
 //! Options: `--rounds N`, `--duration SECS` (measured interval), `--warmup
 //! SECS`, `--connections 1,64,512`, `--contenders a,b`, `--filter SUBSTR`
-//! (workload names), `--wait-quiet SECS` (before each measurement, wait up
+//! (workload names), `--client uring|tokio` (the echo load generator:
+//! io_uring by default, see `net/uring_client.rs`), `--wait-quiet SECS` (before each measurement, wait up
 //! to SECS for other processes to use under 0.25 cores: the machine may be
 //! shared), `--md PATH`, `--svg PATH`. cargo's `--bench` is
 //! ignored. Nothing here asserts a timing: figures are recorded, not checked.
@@ -56,6 +57,12 @@ mod process;
 mod report;
 #[path = "net/server.rs"]
 mod server;
+#[path = "net/uring_client.rs"]
+mod uring_client;
+#[path = "net/uring_raw.rs"]
+mod uring_raw;
+#[path = "net/uring_server.rs"]
+mod uring_server;
 #[path = "net/wrk.rs"]
 mod wrk;
 
@@ -84,15 +91,17 @@ pub(crate) enum Contender {
     Ringbolt2Rr,
     TokioCt,
     TokioMt,
+    RawUring,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Contender; 5] = [
+    pub(crate) const ALL: [Contender; 6] = [
         Contender::Ringbolt,
         Contender::Ringbolt2,
         Contender::Ringbolt2Rr,
         Contender::TokioCt,
         Contender::TokioMt,
+        Contender::RawUring,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -102,11 +111,18 @@ impl Contender {
             Contender::Ringbolt2Rr => "ringbolt-2workers-rr",
             Contender::TokioCt => "tokio-current-thread",
             Contender::TokioMt => "tokio-multi-thread",
+            Contender::RawUring => "raw-uring",
         }
     }
 
     fn parse(s: &str) -> Option<Contender> {
         Contender::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Whether this contender has a server for `workload` (`raw-uring`
+    /// serves echo only).
+    fn serves(self, workload: &str) -> bool {
+        self != Contender::RawUring || workload != "http-hello"
     }
 
     fn is_ringbolt(self) -> bool {
@@ -154,6 +170,36 @@ struct Plan {
     connections: Vec<usize>,
     contenders: Vec<Contender>,
     workloads: Vec<&'static str>,
+    client: EchoClient,
+}
+
+/// The echo load generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EchoClient {
+    /// `net/uring_client.rs`: one thread, one io_uring (the default).
+    Uring,
+    /// `net/client.rs`: one tokio current_thread runtime.
+    Tokio,
+}
+
+impl EchoClient {
+    fn describe(self) -> &'static str {
+        match self {
+            EchoClient::Uring => {
+                "our own ping-pong client in the parent process: one thread driving every connection through one \
+                 io_uring (sockets as fixed files, a multishot receive per connection over a provided buffer ring, \
+                 the SENDs of an iteration batched into its single io_uring_enter), built on the io-uring crate \
+                 alone, so that it costs less per request than the servers; the same for every contender; \
+                 TCP_NODELAY on both sides; latency = the loop iteration that queued the message to the one \
+                 that saw the end of its echo"
+            }
+            EchoClient::Tokio => {
+                "our own ping-pong client on one tokio current_thread runtime in the parent process \
+                 (`--client tokio`), the same for every contender; TCP_NODELAY on both sides; latency = write \
+                 of the message to the end of its echo"
+            }
+        }
+    }
 }
 
 /// Options beyond the shared ones.
@@ -166,6 +212,8 @@ struct NetArgs {
     svg: Option<PathBuf>,
     from_json: Option<PathBuf>,
     wait_quiet: Option<f64>,
+    client: Option<EchoClient>,
+    pin: bool,
 }
 
 fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
@@ -189,6 +237,14 @@ fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
             "--wait-quiet" => {
                 a.wait_quiet = Some(value()?.parse().map_err(|_| "bad --wait-quiet")?)
             }
+            "--client" => {
+                a.client = Some(match value()?.as_str() {
+                    "uring" => EchoClient::Uring,
+                    "tokio" => EchoClient::Tokio,
+                    v => return Err(format!("bad --client {v} (uring or tokio)")),
+                })
+            }
+            "--pin" => a.pin = true,
             "--svg" => a.svg = Some(PathBuf::from(value()?)),
             "--from-json" => a.from_json = Some(PathBuf::from(value()?)),
             _ => {}
@@ -200,6 +256,12 @@ fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = argv.iter().position(|a| a == "--serve") {
+        if let Some(cpu) = std::env::var("RINGBOLT_NET_SERVER_CPU")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            pin_to_cpu(cpu);
+        }
         let contender = argv.get(i + 1).and_then(|s| Contender::parse(s));
         let kind = argv.get(i + 2).and_then(|s| ServerKind::parse(s));
         let (Some(contender), Some(kind)) = (contender, kind) else {
@@ -227,7 +289,27 @@ fn main() {
     run(&args, &net);
 }
 
+/// Pins the calling thread (and the threads it starts later) to `cpu`;
+/// best effort.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside
+    // it (cpu is checked against its capacity), and sched_setaffinity reads
+    // exactly size_of::<cpu_set_t>() bytes from it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu < 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+}
+
 fn run(args: &Args, net: &NetArgs) {
+    if net.pin {
+        // The client runs on this thread: CPU 0; the servers get CPU 1.
+        pin_to_cpu(0);
+        std::env::set_var("RINGBOLT_NET_SERVER_CPU", "1");
+    }
     let plan = Plan {
         rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 3 }).max(1),
         warmup: Duration::from_secs_f64(net.warmup.unwrap_or(if args.quick { 0.2 } else { 0.5 })),
@@ -246,6 +328,7 @@ fn run(args: &Args, net: &NetArgs) {
             .clone()
             .unwrap_or_else(|| Contender::ALL.to_vec()),
         workloads: WORKLOADS.into_iter().filter(|w| args.selected(w)).collect(),
+        client: net.client.unwrap_or(EchoClient::Uring),
     };
     let mut notes = Vec::new();
     let mut wrk_version = String::from("not used");
@@ -269,7 +352,10 @@ fn run(args: &Args, net: &NetArgs) {
             cells.extend(plan.connections.iter().map(|&c| (*w, c)));
         }
     }
-    let per_round = cells.len() * plan.contenders.len();
+    let per_round: usize = cells
+        .iter()
+        .map(|(w, _)| plan.contenders.iter().filter(|c| c.serves(w)).count())
+        .sum();
     let total = per_round * plan.rounds;
     let est: f64 = cells
         .iter()
@@ -296,11 +382,7 @@ fn run(args: &Args, net: &NetArgs) {
         .unwrap_or_else(|e| format!("no ring ({e})"));
     meta.str("ring_setup", ring_setup)
         .str("note", format!("{SHARED_CORES_NOTE} Cores: {cores}."))
-        .str(
-            "echo_client",
-            "our own ping-pong client on one tokio current_thread runtime in the parent process, \
-             the same for every contender; TCP_NODELAY on both sides; latency = write of the message to the end of its echo",
-        )
+        .str("echo_client", plan.client.describe())
         .str(
             "http_client",
             format!("wrk -t1 -c{WRK_CONNECTIONS} -d{}s --latency ({wrk_version})", plan.wrk_secs),
@@ -330,6 +412,9 @@ fn run(args: &Args, net: &NetArgs) {
             let n = plan.contenders.len();
             for i in 0..n {
                 let c = plan.contenders[(i + round - 1) % n];
+                if !c.serves(workload) {
+                    continue;
+                }
                 k += 1;
                 eprint!(
                     "[{k:>3}/{total}] round {round} {workload:<10} {conns:>3} conn {:<21}",
@@ -425,7 +510,11 @@ fn measure_echo(
     eprint!(" pid {:<7}", server.pid());
     let cpu0 = Cell::new(Clocks::default());
     let cpu1 = Cell::new(Clocks::default());
-    let run = client::run_echo(
+    let run_echo = match plan.client {
+        EchoClient::Uring => uring_client::run_echo,
+        EchoClient::Tokio => client::run_echo,
+    };
+    let run = run_echo(
         server.addr,
         connections,
         msg_size,

@@ -481,3 +481,57 @@ fn fallback_paths_give_identical_results() {
     assert!(ring == no_multishot);
     assert!(ring == pool);
 }
+
+/// A stream whose receive is armed on worker 0 is handed to a task on
+/// worker 1, which keeps reading while the op stays on worker 0's ring:
+/// the pump runs on worker 0 (reached through its remote queue) and wakes
+/// the reader on worker 1; every byte arrives once, in order. Then the
+/// stream comes back to a task on worker 0, which reads directly again.
+#[test]
+fn reads_from_another_worker_go_through_the_pump() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let done = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) = pair(&listener).await;
+        // Arm the receive here (worker 0) with a first message.
+        let (res, _) = client.write_all(b"first".to_vec()).await;
+        res.unwrap();
+        let (n, buf) = server.read(Vec::with_capacity(64)).await;
+        assert_eq!(&buf[..n.unwrap()], b"first");
+        if BufRing::current().is_none() {
+            eprintln!("reads_from_another_worker: no buffer ring here: fallback only");
+        }
+
+        let data = payload(256 * 1024, 7);
+        let expect = data.clone();
+        let reader = rt.spawn_on(1, async move {
+            let mut got = Vec::new();
+            while got.len() < expect.len() {
+                let (n, buf) = server.read(Vec::with_capacity(3000)).await;
+                let n = n.unwrap();
+                assert!(n > 0, "early end of stream");
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, expect);
+            server
+        });
+        let writer = ringbolt::spawn(async move {
+            for chunk in data.chunks(10_000) {
+                let (res, _) = client.write_all(chunk.to_vec()).await;
+                res.unwrap();
+                ringbolt::time::sleep(Duration::from_millis(1)).await;
+            }
+            client
+        });
+        let server = reader.await.unwrap();
+        let client = writer.await.unwrap();
+
+        // Back on worker 0: direct reads again.
+        let (res, _) = client.write_all(b"last".to_vec()).await;
+        res.unwrap();
+        let (n, buf) = server.read(Vec::with_capacity(64)).await;
+        assert_eq!(&buf[..n.unwrap()], b"last");
+        true
+    });
+    assert!(done);
+}

@@ -31,6 +31,9 @@ const BAD_REQUEST: &[u8] =
 
 /// Runs the server `contender` / `kind` until killed (or stdin closes).
 pub(crate) fn serve(contender: Contender, kind: ServerKind) -> io::Result<()> {
+    if contender == Contender::RawUring {
+        return raw_uring_server(kind);
+    }
     let control = Control::start();
     match contender {
         Contender::Ringbolt => ringbolt_server(1, false, kind, &control),
@@ -49,7 +52,32 @@ pub(crate) fn serve(contender: Contender, kind: ServerKind) -> io::Result<()> {
                 .build()?;
             tokio_server(&rt, kind, &control)
         }
+        Contender::RawUring => unreachable!("served above"),
     }
+}
+
+/// The hand-written io_uring echo server (`net/uring_server.rs`); its loop
+/// owns the main thread, so a plain thread answers the control commands.
+fn raw_uring_server(kind: ServerKind) -> io::Result<()> {
+    if kind != ServerKind::Echo {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "raw-uring serves echo only",
+        ));
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    print_port(listener.local_addr()?.port());
+    std::thread::spawn(|| {
+        for line in io::stdin().lock().lines() {
+            match line {
+                Ok(l) if l.trim() == "R" => println!("METRICS {{}}"),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        std::process::exit(0);
+    });
+    crate::uring_server::serve_echo(listener)
 }
 
 // ---------------------------------------------------------------------------

@@ -320,9 +320,11 @@ impl Worker {
         let mut msgs = std::mem::take(&mut *self.remote.borrow_mut());
         self.shared.drain(&mut msgs);
         let mut orphans = Vec::new();
+        let mut wakes = Vec::new();
         for msg in msgs.drain(..) {
             match msg {
                 Remote::Task(r) => self.run_queue.borrow_mut().push_back(r),
+                Remote::Wake(w) => wakes.push(w),
                 Remote::Orphan { key, data } => match self.ring() {
                     Some(ring) => {
                         let mut driver = ring.borrow_mut();
@@ -335,6 +337,10 @@ impl Worker {
         }
         *self.remote.borrow_mut() = msgs;
         drop(orphans);
+        // Woken outside every borrow: a pump polls the driver.
+        for w in wakes {
+            w.wake();
+        }
     }
 
     /// Cancels every task (dropping its future on this thread, which cancels

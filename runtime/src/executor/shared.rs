@@ -22,6 +22,9 @@ pub(crate) enum Remote {
     Task(Runnable),
     /// The data of an op dropped on another thread.
     Orphan { key: usize, data: Box<dyn Orphan> },
+    /// A waker that must be woken on the worker's own thread (the pump of
+    /// a receive armed on this worker's ring, asked for from elsewhere).
+    Wake(std::task::Waker),
 }
 
 /// The cross-thread half of a worker.

@@ -98,8 +98,9 @@ pub(crate) struct WorkerMetrics {
     pub(crate) timing: bool,
     /// Polls longer than this are reported; `None`: not checked.
     pub(crate) slow_poll: Option<Duration>,
-    /// The worker's thread: the only one that touches the `RefCell`s.
-    owner: std::thread::ThreadId,
+    /// The worker's thread (see [`thread_token`]): the only one that
+    /// touches the `RefCell`s.
+    owner: usize,
     local: RefCell<Option<Histograms>>,
     published: Mutex<Option<Histograms>>,
     last_publish: RefCell<Option<Instant>>,
@@ -114,6 +115,17 @@ unsafe impl Sync for WorkerMetrics {}
 // is harmless (histograms and counters are plain data).
 unsafe impl Send for WorkerMetrics {}
 
+thread_local! {
+    static TOKEN: u8 = const { 0 };
+}
+
+/// A number unique to the calling thread among live threads (the address
+/// of a thread-local), cheaper to get than `thread::current().id()`, which
+/// clones an `Arc`.
+fn thread_token() -> usize {
+    TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+}
+
 impl WorkerMetrics {
     /// Metrics owned by the calling thread.
     pub(crate) fn new(timing: bool, slow_poll: Option<Duration>) -> Self {
@@ -121,7 +133,7 @@ impl WorkerMetrics {
             counters: WorkerCounters::default(),
             timing,
             slow_poll,
-            owner: std::thread::current().id(),
+            owner: thread_token(),
             local: RefCell::new(timing.then(Histograms::new)),
             published: Mutex::new(None),
             last_publish: RefCell::new(None),
@@ -135,7 +147,7 @@ impl WorkerMetrics {
     }
 
     fn on_owner(&self) -> bool {
-        std::thread::current().id() == self.owner
+        thread_token() == self.owner
     }
 
     /// Records one sampled poll's duration (worker thread only).

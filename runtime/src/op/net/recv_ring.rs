@@ -17,15 +17,19 @@
 //! # Who drives the multishot op
 //!
 //! The op is bound to the ring (worker) that armed it, but reads may come
-//! from tasks on any worker. So the op is never polled with a reader's
-//! waker: its waker is the receiver's own *pump*, which the driver wakes on
-//! the op's worker (in the loop, outside every driver borrow) and which
-//! moves the new CQEs into the queue and wakes the waiting readers,
-//! wherever they run. Readers on the op's worker also pump inline. The
-//! state sits behind a mutex; a reader on another worker only takes queued
-//! data and waits. The op is re-armed by the next read that finds the
-//! queue empty and the op ended — on that read's worker, so a stream handed
-//! to a task on another worker follows it once the old op has ended.
+//! from tasks on any worker. A reader on the op's worker pumps the op
+//! inline (moves its new CQEs into the queue); when it is the only reader
+//! waiting, it registers its own task's waker with the op, so a CQE wakes
+//! it directly (the common case: one task per connection). Otherwise the
+//! op's waker is the receiver's own *pump*, which the driver wakes on the
+//! op's worker (in the loop, outside every driver borrow) and which moves
+//! the new CQEs into the queue and wakes every waiting reader, wherever it
+//! runs. A reader on another worker queues its waker and wakes the pump,
+//! which then runs on the op's worker (through that worker's remote queue)
+//! and registers itself with the op. The state sits behind a mutex. The op
+//! is re-armed by the next read that finds the queue empty and the op
+//! ended — on that read's worker, so a stream handed to a task on another
+//! worker follows it once the old op has ended.
 //!
 //! # Ends
 //!
@@ -61,7 +65,7 @@ use io_uring::cqueue;
 use super::recv_multi::RecvMulti;
 use crate::buf::{BufResult, IoBufMut};
 use crate::bufring::{BufRing, RingBuf};
-use crate::executor::context;
+use crate::executor::{context, registry};
 use crate::fd::SharedFd;
 use crate::op::MultiOp;
 
@@ -92,6 +96,11 @@ struct State {
     /// The current op delivered data (an EINVAL then is the socket's).
     received_any: bool,
     readers: Vec<Waker>,
+    /// The waker a lone local reader registered with the op itself; the
+    /// pump, when it takes over as the op's waker, wakes it too.
+    direct: Option<Waker>,
+    /// The op's registered waker is the pump.
+    pump_armed: bool,
 }
 
 enum Item {
@@ -125,8 +134,23 @@ impl Wake for Pump {
         };
         let readers = {
             let mut st = shared.lock();
-            if context::current_id() == Some(st.worker) {
-                st.pump(&shared.pump);
+            if st.op.is_some() && context::current_id() != Some(st.worker) {
+                // Only the op's worker can poll it: run there.
+                let worker = st.worker;
+                drop(st);
+                registry::wake_on(worker, shared.pump.clone());
+                return;
+            }
+            // The pump becomes the op's waker: a reader that had the op
+            // wake it directly is woken by the pump from now on.
+            if let Some(d) = st.direct.take() {
+                st.add_reader(&d);
+            }
+            let progress = st.pump(&shared.pump, true);
+            if !progress && st.op.is_some() {
+                // Nothing new (a reader on another worker asked for the
+                // pump): the readers wait for the op's next CQE.
+                return;
             }
             std::mem::take(&mut st.readers)
         };
@@ -310,10 +334,29 @@ impl RingRecv {
                 return Poll::Ready(Outcome::Done(res));
             }
             if st.op.is_some() {
-                if me == Some(st.worker) && st.pump(&self.shared.pump) {
+                if me != Some(st.worker) {
+                    // The op is on another worker's ring: its pump moves
+                    // the CQEs and wakes us.
+                    st.add_reader(cx.waker());
+                    if !st.pump_armed {
+                        drop(st);
+                        self.shared.pump.wake_by_ref();
+                    }
+                    return Poll::Pending;
+                }
+                // A lone reader has the op wake it directly; with other
+                // readers waiting, the pump stays the op's waker.
+                let alone = st.readers.is_empty();
+                if alone && !st.direct.as_ref().is_some_and(|d| d.will_wake(cx.waker())) {
+                    st.direct = Some(cx.waker().clone());
+                }
+                let waker = if alone { cx.waker() } else { &self.shared.pump };
+                if st.pump(waker, !alone) {
                     continue;
                 }
-                st.add_reader(cx.waker());
+                if !alone {
+                    st.add_reader(cx.waker());
+                }
                 return Poll::Pending;
             }
             let Some(ring) = BufRing::current() else {
@@ -331,21 +374,27 @@ impl RingRecv {
             st.worker = ring.worker();
             st.ring = Some(ring);
             st.received_any = false;
+            st.pump_armed = false;
             // The next turn pumps the op, which submits it.
         }
     }
 }
 
 impl State {
-    /// Polls the op with the pump's waker and queues what it yields.
+    /// Polls the op with `waker` (the pump's, or a lone local reader's)
+    /// and queues what it yields.
     /// Returns whether anything changed (an item queued, the op ended).
     /// Must run on the op's worker.
-    fn pump(&mut self, waker: &Waker) -> bool {
+    /// `is_pump` says whether `waker` is the pump's.
+    fn pump(&mut self, waker: &Waker, is_pump: bool) -> bool {
         let mut cx = Context::from_waker(waker);
         let mut progress = false;
         while let Some(op) = self.op.as_mut() {
             match op.poll_next_completion(&mut cx) {
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.pump_armed = is_pump;
+                    break;
+                }
                 Poll::Ready(None) => {
                     self.op = None;
                     progress = true;
