@@ -1,9 +1,10 @@
 //! Network benchmark: ringbolt against tokio, echo and HTTP servers, one
-//! load generator for all.
+//! load generator for all, and a hand-written io_uring echo server as the
+//! floor.
 //!
 //! | workload | what the load does | load generator |
 //! |---|---|---|
-//! | `echo-64b`, `echo-4k` | 1, 64, 512 connections, each sending a 64 B / 4 KiB message, waiting for the whole echo, repeating (ping-pong) | our own client, tokio current_thread, in this process |
+//! | `echo-64b`, `echo-4k` | 1, 64, 512 connections, each sending a 64 B / 4 KiB message, waiting for the whole echo, repeating (ping-pong) | our own client, in this process: one thread on one io_uring (`net/uring_client.rs`); `--client tokio` for the older one on a tokio current_thread runtime (`net/client.rs`) |
 //! | `http-hello` | HTTP/1.1 keep-alive GET, answered "hello" with Content-Length | `wrk -t1 -c100 -d<T>s --latency` |
 //!
 //! Contenders (servers, each in its own process: this binary re-executed
@@ -14,11 +15,15 @@
 //!   read / write_all with one reused buffer;
 //! - `ringbolt-2workers-rr`: `Builder::workers(2)`, `SpawnPolicy::RoundRobin`,
 //!   one listener on worker 0 whose accept loop spreads the connections'
-//!   tasks over both workers.
+//!   tasks over both workers;
 //! - `ringbolt-2workers`: `Builder::workers(2)`, `SpawnPolicy::Local`, one
 //!   `SO_REUSEPORT` listener per worker;
 //! - `tokio-current-thread`, `tokio-multi-thread` (2 worker threads):
-//!   `tokio::net` with `AsyncReadExt` / `AsyncWriteExt`, same code shape.
+//!   `tokio::net` with `AsyncReadExt` / `AsyncWriteExt`, same code shape;
+//! - `raw-uring`: a reference, not a product (as fio is in the disk bench):
+//!   a hand-written echo server on the `io-uring` crate with no runtime
+//!   (`net/uring_server.rs`), what an io_uring loop alone costs per
+//!   request; echo only, skipped for `http-hello`.
 //!
 //! Figures per measurement: requests/s, p50 and p99 latency (hdrhistogram;
 //! wrk's own percentiles for HTTP), and the **server's CPU µs per request**
@@ -29,7 +34,11 @@
 //! output says so.
 //!
 //! Rounds are interleaved (every contender once per cell, the order rotated
-//! each round), 127.0.0.1 only, and every load loop stops by itself.
+//! each round), 127.0.0.1 only, and every load loop stops by itself. The
+//! report's ratios to tokio current_thread are paired: the median over
+//! rounds of the per-round ratio, since the shared machine flips between a
+//! fast and a slow state for seconds at a time and the measurements of one
+//! round usually share it (see `net/report.rs`).
 //!
 //! ```text
 //! cargo bench --bench net                     # 3 rounds, ~4-5 min on 2 cores
@@ -42,10 +51,13 @@
 //! Options: `--rounds N`, `--duration SECS` (measured interval), `--warmup
 //! SECS`, `--connections 1,64,512`, `--contenders a,b`, `--filter SUBSTR`
 //! (workload names), `--client uring|tokio` (the echo load generator:
-//! io_uring by default, see `net/uring_client.rs`), `--wait-quiet SECS` (before each measurement, wait up
-//! to SECS for other processes to use under 0.25 cores: the machine may be
-//! shared), `--md PATH`, `--svg PATH`. cargo's `--bench` is
-//! ignored. Nothing here asserts a timing: figures are recorded, not checked.
+//! io_uring by default, see `net/uring_client.rs`), `--pin` (the client
+//! thread on CPU 0, the server processes on CPU 1), `--wait-quiet SECS`
+//! (before each measurement, wait up to SECS for other processes to use
+//! under 0.25 cores: the machine may be shared), `--json PATH`, `--md
+//! PATH`, `--svg PATH`, `--from-json PATH` (redraw the Markdown and the
+//! chart from a results file). cargo's `--bench` is ignored. Nothing here
+//! asserts a timing: figures are recorded, not checked.
 
 #[path = "net/client.rs"]
 mod client;
@@ -360,14 +372,15 @@ fn run(args: &Args, net: &NetArgs) {
     let est: f64 = cells
         .iter()
         .map(|(w, _)| {
-            if *w == "http-hello" {
+            let each = if *w == "http-hello" {
                 (plan.wrk_secs + plan.wrk_warmup_secs.unwrap_or(0)) as f64 + 0.3
             } else {
                 (plan.warmup + plan.measure).as_secs_f64() + 0.3
-            }
+            };
+            each * plan.contenders.iter().filter(|c| c.serves(w)).count() as f64
         })
         .sum::<f64>()
-        * (plan.contenders.len() * plan.rounds) as f64;
+        * plan.rounds as f64;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     eprintln!(
         "net bench: {total} measurements ({} rounds × {per_round}), about {:.0} s. \

@@ -1,6 +1,14 @@
 //! The reports drawn from the records: a Markdown table (medians, spread,
-//! ratios against tokio current_thread, the targets) and a hand-written SVG
-//! chart (requests/s by connections, one bar per contender).
+//! paired ratios against tokio current_thread, the targets) and a
+//! hand-written SVG chart (requests/s by connections, one bar per
+//! contender).
+//!
+//! Ratios are *paired*: in every round, a contender's figure ÷ tokio
+//! current_thread's figure in the same round of the same cell, then the
+//! median of those per-round ratios. The shared machine flips between a
+//! fast and a slow state for seconds at a time; the measurements of one
+//! round are adjacent in time and usually share the state, the medians over
+//! rounds of two contenders may not.
 
 use std::fmt::Write as _;
 
@@ -49,8 +57,44 @@ fn values(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> V
         .collect()
 }
 
-fn median(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Option<f64> {
-    summarize(&values(records, cell, contender, key)).map(|s| s.median)
+/// The values of `key` of one contender in one cell, with their round
+/// (records without a round number are left out: they cannot be paired).
+fn by_round(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Vec<(u64, f64)> {
+    records
+        .iter()
+        .filter(|r| {
+            r.get_str("workload") == Some(cell.workload)
+                && r.get_num("connections") == Some(cell.connections as f64)
+                && r.get_str("contender") == Some(contender.name())
+        })
+        .filter_map(|r| Some((r.get_num("round")? as u64, r.get_num(key)?)))
+        .filter(|(_, v)| v.is_finite())
+        .collect()
+}
+
+/// The per-round ratios of `contender`'s `key` to the baseline's in the
+/// same round of the same cell, over the rounds where both exist.
+fn paired(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Vec<f64> {
+    let base = by_round(records, cell, BASELINE, key);
+    by_round(records, cell, contender, key)
+        .into_iter()
+        .filter_map(|(round, v)| {
+            let (_, b) = base.iter().find(|(r, _)| *r == round)?;
+            (*b > 0.0).then(|| v / b)
+        })
+        .collect()
+}
+
+/// The median of the paired ratios.
+fn paired_median(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Option<f64> {
+    summarize(&paired(records, cell, contender, key)).map(|s| s.median)
+}
+
+/// Whether any record of `contender` exists.
+fn present(records: &[Record], contender: Contender) -> bool {
+    records
+        .iter()
+        .any(|r| r.get_str("contender") == Some(contender.name()))
 }
 
 fn spread(s: Option<Summary>) -> String {
@@ -77,15 +121,23 @@ fn cores(records: &[Record], cell: &Cell, c: Contender) -> String {
     )
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or("—".into(), |r| format!("{r:.2}×"))
+}
+
+/// "median× (min–max)" of paired ratios; "—" when there is none.
+fn fmt_paired(xs: &[f64]) -> String {
+    match summarize(xs) {
+        None => "—".into(),
+        Some(s) if xs.len() == 1 => format!("{:.2}×", s.median),
+        Some(s) => format!("{:.2}× ({:.2}–{:.2})", s.median, s.min, s.max),
     }
 }
 
-fn fmt_ratio(r: Option<f64>) -> String {
-    r.map_or("—".into(), |r| format!("{r:.2}×"))
+/// Whether a cell is one the targets are set for: 64 and 512 connections
+/// for echo, wrk's connections for HTTP.
+fn target_cell(cell: &Cell) -> bool {
+    cell.workload == "http-hello" || matches!(cell.connections, 64 | 512)
 }
 
 /// The Markdown report.
@@ -115,8 +167,19 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
     let _ = writeln!(s, "- Timing: {}", m("timing"));
     let _ = writeln!(
         s,
-        "- Server CPU µs/request: utime+stime of the server process (`/proc/<pid>/stat`, all threads) over the measured interval ÷ requests in it. Cores busy: server (same clock), client (the echo client's thread, or wrk), others (the rest of the machine: `/proc/stat` busy time minus both).\n"
+        "- Server CPU µs/request: utime+stime of the server process (`/proc/<pid>/stat`, all threads) over the measured interval ÷ requests in it. Cores busy: server (same clock), client (the echo client's thread, or wrk), others (the rest of the machine: `/proc/stat` busy time minus both)."
     );
+    let _ = writeln!(
+        s,
+        "- Ratios are paired: in each round, the contender's figure ÷ tokio-current-thread's in the same round and cell, then the median over the rounds where both exist. The shared machine flips between a fast and a slow state for seconds at a time (the same server's CPU/request can more than double); measurements of one round are adjacent in time and usually share the state, whereas a ratio of medians over rounds can compare one contender's fast rounds with another's slow ones."
+    );
+    if present(records, Contender::RawUring) {
+        let _ = writeln!(
+            s,
+            "- `raw-uring` is a reference, not a product (like fio in the disk bench): a hand-written io_uring echo server with no runtime and no tasks (`benches/net/uring_server.rs`), the floor an io_uring runtime can approach. It serves echo only: no HTTP rows."
+        );
+    }
+    s.push('\n');
     if let Some(notes) = meta.get_str("notes") {
         for n in notes.split(" | ") {
             let _ = writeln!(s, "- Note: {n}");
@@ -145,20 +208,18 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
     }
     let _ = writeln!(
         s,
-        "Medians of {} interleaved rounds; spread is min–max over the rounds; ratios are medians ÷ tokio-current-thread's medians in the same run.\n",
+        "Medians of {} interleaved rounds; spread is min–max over the rounds; the ratios to tokio-current-thread are paired (median over rounds of the per-round ratio, see above).\n",
         meta.get_num("rounds").unwrap_or(0.0)
     );
     let _ = writeln!(
         s,
-        "| workload | conns | contender | rps | rps spread | p50 µs | p99 µs | server CPU µs/req | CPU spread | server cores | rps vs tokio-ct | CPU/req vs tokio-ct |"
+        "| workload | conns | contender | rps | rps spread | p50 µs | p99 µs | server CPU µs/req | CPU spread | server cores | rps vs tokio-ct (paired) | CPU/req vs tokio-ct (paired) |"
     );
     let _ = writeln!(
         s,
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for cell in cells(records) {
-        let base_rps = median(records, &cell, BASELINE, "rps");
-        let base_cpu = median(records, &cell, BASELINE, "cpu_us_per_req");
         for c in Contender::ALL {
             let rps = summarize(&values(records, &cell, c, "rps"));
             if rps.is_none() {
@@ -178,48 +239,56 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
                 med(cpu),
                 spread(cpu),
                 cores(records, &cell, c),
-                fmt_ratio(ratio(rps.map(|x| x.median), base_rps)),
-                fmt_ratio(ratio(cpu.map(|x| x.median), base_cpu)),
+                fmt_ratio(paired_median(records, &cell, c, "rps")),
+                fmt_ratio(paired_median(records, &cell, c, "cpu_us_per_req")),
             );
         }
     }
 
     let _ = writeln!(
         s,
-        "\n## Targets\n\nringbolt (1 worker) against tokio current_thread: ≥ 1.1× requests/s and ≤ 0.9× server CPU µs/request at 64 and 512 connections (HTTP: wrk's 100).\n"
+        "\n## Targets\n\nringbolt (1 worker) against tokio current_thread: ≥ 1.10× requests/s and ≤ 0.90× server CPU µs/request at 64 and 512 connections (HTTP: wrk's {}). Ratios are paired (median over rounds of the per-round ratio; min–max over the rounds in brackets). The last column is the same CPU/request ratio for `raw-uring`: what a hand-written io_uring loop with no runtime reaches (echo only).\n",
+        crate::WRK_CONNECTIONS
     );
-    let _ = writeln!(
-        s,
-        "| workload | conns | rps ratio | target ≥ 1.10 | CPU/req ratio | target ≤ 0.90 |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---|---:|---|");
-    for cell in cells(records) {
-        if !matches!(cell.connections, 64 | 100 | 512) {
-            continue;
-        }
-        let r = ratio(
-            median(records, &cell, Contender::Ringbolt, "rps"),
-            median(records, &cell, BASELINE, "rps"),
-        );
-        let c = ratio(
-            median(records, &cell, Contender::Ringbolt, "cpu_us_per_req"),
-            median(records, &cell, BASELINE, "cpu_us_per_req"),
-        );
-        let verdict = |ok: Option<bool>| match ok {
-            Some(true) => "met",
-            Some(false) => "missed",
-            None => "—",
-        };
+    if !present(records, BASELINE) || !present(records, Contender::Ringbolt) {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
-            cell.workload,
-            cell.connections,
-            fmt_ratio(r),
-            verdict(r.map(|r| r >= 1.1)),
-            fmt_ratio(c),
-            verdict(c.map(|c| c <= 0.9)),
+            "No ratios: this run has no {} records.",
+            if present(records, BASELINE) {
+                Contender::Ringbolt.name()
+            } else {
+                BASELINE.name()
+            }
         );
+    } else {
+        let _ = writeln!(
+            s,
+            "| workload | conns | rounds paired | rps ratio (paired) | target ≥ 1.10 | CPU/req ratio (paired) | target ≤ 0.90 | raw-uring CPU/req ratio (paired) |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---|---:|---|---:|");
+        let verdict = |r: Option<f64>, ok: fn(f64) -> bool| match r {
+            Some(r) if ok(r) => "met",
+            Some(_) => "missed",
+            None => "—",
+        };
+        for cell in cells(records).iter().filter(|c| target_cell(c)) {
+            let rps = paired(records, cell, Contender::Ringbolt, "rps");
+            let cpu = paired(records, cell, Contender::Ringbolt, "cpu_us_per_req");
+            let raw = paired(records, cell, Contender::RawUring, "cpu_us_per_req");
+            let med = |xs: &[f64]| summarize(xs).map(|s| s.median);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell.workload,
+                cell.connections,
+                rps.len().max(cpu.len()),
+                fmt_paired(&rps),
+                verdict(med(&rps), |r| r >= 1.1),
+                fmt_paired(&cpu),
+                verdict(med(&cpu), |c| c <= 0.9),
+                fmt_paired(&raw),
+            );
+        }
     }
 
     let _ = writeln!(
@@ -260,10 +329,37 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
 // ---------------------------------------------------------------------------
 // SVG
 
-const COLORS: [&str; 4] = ["#d62728", "#ff9896", "#1f77b4", "#aec7e8"];
+/// A contender's bar colour: reds for ringbolt, blues for tokio, grey for
+/// the raw-uring reference.
+fn color(c: Contender) -> &'static str {
+    match c {
+        Contender::Ringbolt => "#d62728",
+        Contender::Ringbolt2 => "#ff9896",
+        Contender::Ringbolt2Rr => "#ff7f0e",
+        Contender::TokioCt => "#1f77b4",
+        Contender::TokioMt => "#aec7e8",
+        Contender::RawUring => "#7f7f7f",
+    }
+}
+
+/// A contender's name in the legend.
+fn legend_label(c: Contender) -> String {
+    match c {
+        Contender::RawUring => format!("{} (reference, echo only)", c.name()),
+        _ => c.name().to_string(),
+    }
+}
+
+/// The contenders with an `rps` figure in `cell`, in report order.
+fn in_cell(records: &[Record], cell: &Cell) -> Vec<Contender> {
+    Contender::ALL
+        .into_iter()
+        .filter(|&c| !values(records, cell, c, "rps").is_empty())
+        .collect()
+}
 
 /// A grouped bar chart: one panel per workload, groups by connections, one
-/// bar (median, with a min–max whisker) per contender.
+/// bar (median, with a min–max whisker) per contender present in the cell.
 pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
     let all = cells(records);
     let panels: Vec<&str> = WORKLOADS
@@ -272,9 +368,35 @@ pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
         .filter(|w| all.iter().any(|c| c.workload == *w))
         .collect();
     let (pw, ph) = (330.0_f64, 300.0_f64);
-    let (left, top, bottom) = (60.0_f64, 60.0_f64, 40.0_f64);
-    let width = left + pw * panels.len().max(1) as f64 + 20.0;
+    let (left, bottom) = (60.0_f64, 40.0_f64);
+    // At least as wide as the title.
+    let width = (left + pw * panels.len().max(1) as f64 + 20.0).max(860.0);
+    // The legend: the contenders of this run, wrapped to the chart's width.
+    let shown: Vec<Contender> = Contender::ALL
+        .into_iter()
+        .filter(|&c| present(records, c))
+        .collect();
+    let mut legend = Vec::new();
+    let (mut lx, mut row) = (left, 0usize);
+    for &c in &shown {
+        let w = 24.0 + 6.5 * legend_label(c).chars().count() as f64;
+        if lx > left && lx + w > width - 10.0 {
+            lx = left;
+            row += 1;
+        }
+        legend.push((c, lx, 32.0 + 16.0 * row as f64));
+        lx += w;
+    }
+    let top = 66.0 + 16.0 * row as f64;
     let height = top + ph + bottom + 40.0;
+    // Bars per group: the most contenders any cell has, so that bars are
+    // equally wide in every panel.
+    let slots = all
+        .iter()
+        .map(|cell| in_cell(records, cell).len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -287,15 +409,14 @@ pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
         width / 2.0,
         meta.get_num("cores").unwrap_or(0.0)
     );
-    // Legend.
-    for (i, c) in Contender::ALL.iter().enumerate() {
-        let x = left + i as f64 * 170.0;
+    for &(c, x, y) in &legend {
         let _ = writeln!(
             s,
-            r#"<rect x="{x:.0}" y="32" width="12" height="12" fill="{}"/><text x="{:.0}" y="42">{}</text>"#,
-            COLORS[i],
+            r#"<rect x="{x:.0}" y="{y:.0}" width="12" height="12" fill="{}"/><text x="{:.0}" y="{:.0}">{}</text>"#,
+            color(c),
             x + 16.0,
-            c.name()
+            y + 10.0,
+            legend_label(c)
         );
     }
     for (p, w) in panels.iter().enumerate() {
@@ -338,7 +459,7 @@ pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
             top + ph
         );
         let gw = plot_w / pcells.len().max(1) as f64;
-        let bw = (gw - 16.0) / Contender::ALL.len() as f64;
+        let bw = (gw - 16.0) / slots as f64;
         for (g, cell) in pcells.iter().enumerate() {
             let gx = x0 + g as f64 * gw + 8.0;
             let _ = writeln!(
@@ -348,18 +469,21 @@ pub(crate) fn svg(meta: &Record, records: &[Record]) -> String {
                 top + ph + 16.0,
                 cell.connections
             );
-            for (i, &c) in Contender::ALL.iter().enumerate() {
+            let here = in_cell(records, cell);
+            // Centre the bars of a cell with fewer contenders.
+            let gx0 = gx + (slots - here.len()) as f64 * bw / 2.0;
+            for (i, &c) in here.iter().enumerate() {
                 let Some(sum) = summarize(&values(records, cell, c, "rps")) else {
                     continue;
                 };
-                let bx = gx + i as f64 * bw;
+                let bx = gx0 + i as f64 * bw;
                 let _ = writeln!(
                     s,
                     r#"<rect x="{bx:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {:.0} rps (min {:.0}, max {:.0})</title></rect>"#,
                     y(sum.median),
                     bw - 1.0,
                     top + ph - y(sum.median),
-                    COLORS[i],
+                    color(c),
                     c.name(),
                     cell.connections,
                     sum.median,
