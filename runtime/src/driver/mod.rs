@@ -51,6 +51,7 @@
 //! the kernel's TASKRUN flag says work is pending.
 
 mod feature;
+mod files;
 mod lifecycle;
 mod pool;
 mod setup;
@@ -110,6 +111,8 @@ pub(crate) struct Driver {
     op_meta: Vec<(u8, Option<Instant>)>,
     /// Ops submitted so far (picks the sampled ones).
     op_seq: u64,
+    /// The fixed-file table (sockets used often on this ring).
+    files: files::FileTable,
 }
 
 impl std::fmt::Debug for Driver {
@@ -158,6 +161,7 @@ impl Driver {
             metrics,
             op_meta: Vec::new(),
             op_seq: 0,
+            files: files::FileTable::default(),
         };
         driver.arm_eventfd()?;
         Ok(driver)
@@ -655,6 +659,22 @@ impl Drop for Driver {
             std::mem::forget(std::mem::take(&mut self.ops));
             std::mem::forget(std::mem::replace(&mut self.eventfd_buf, Box::new([0; 8])));
         }
+    }
+}
+
+// ---- fixed files (sockets) ----
+// Hooks for `fd::SharedFd`, which registers a socket after a few ops on
+// this ring and releases the slot when it closes.
+impl Driver {
+    /// Registers `fd` in this ring's fixed-file table: its slot, or `None`
+    /// (no table, table full) to use the plain descriptor.
+    pub(crate) fn register_file(&mut self, fd: RawFd) -> Option<u32> {
+        self.files.register(&self.ring, fd)
+    }
+
+    /// Empties fixed-file slot `slot` (no op may use it any more).
+    pub(crate) fn release_file(&mut self, slot: u32) {
+        self.files.release(&self.ring, slot);
     }
 }
 

@@ -325,6 +325,11 @@ impl Worker {
             match msg {
                 Remote::Task(r) => self.run_queue.borrow_mut().push_back(r),
                 Remote::Wake(w) => wakes.push(w),
+                Remote::ReleaseFile(slot) => {
+                    if let Some(ring) = self.ring() {
+                        ring.borrow_mut().release_file(slot);
+                    }
+                }
                 Remote::Orphan { key, data } => match self.ring() {
                     Some(ring) => {
                         let mut driver = ring.borrow_mut();

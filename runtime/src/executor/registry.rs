@@ -46,3 +46,12 @@ pub(crate) fn wake_on(worker: u64, waker: std::task::Waker) {
         shared.push(Remote::Wake(waker));
     }
 }
+
+/// Releases fixed-file slot `slot` of worker `worker`'s ring (its socket
+/// was closed elsewhere). Nothing to do when the worker is gone: its ring
+/// and its table are closed.
+pub(crate) fn release_file(worker: u64, slot: u32) {
+    if let Some(shared) = lookup(worker) {
+        shared.push(Remote::ReleaseFile(slot));
+    }
+}

@@ -25,6 +25,8 @@ pub(crate) enum Remote {
     /// A waker that must be woken on the worker's own thread (the pump of
     /// a receive armed on this worker's ring, asked for from elsewhere).
     Wake(std::task::Waker),
+    /// A fixed-file slot whose socket was closed on another thread.
+    ReleaseFile(u32),
 }
 
 /// The cross-thread half of a worker.

@@ -82,6 +82,7 @@ impl Runtime {
             },
         };
         let worker = Rc::new(worker);
+        crate::executor::context::own(&worker);
         let mut threads = Vec::with_capacity(opts.workers - 1);
         for index in 1..opts.workers {
             let spec = Spec {

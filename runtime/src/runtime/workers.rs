@@ -58,7 +58,11 @@ impl WorkerThread {
                     spec.placement,
                     spec.metrics,
                 ) {
-                    Ok(w) => Rc::new(w),
+                    Ok(w) => {
+                        let w = Rc::new(w);
+                        crate::executor::context::own(&w);
+                        w
+                    }
                     Err(e) => {
                         let _ = tx.send(Err(e));
                         return;

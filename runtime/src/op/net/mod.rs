@@ -19,6 +19,25 @@
 //! SEND, multishot accept (5.19) to single-shot accepts, buffer-ring
 //! receives ([`RingRecv`], 6.0) to plain receives into the caller's buffer.
 
+/// Builds an SQE on a `SharedFd`: through its slot in this ring's
+/// fixed-file table when it has one (`types::Fixed`, IOSQE_FIXED_FILE),
+/// else on the plain descriptor (`types::Fd`). `$t` names the target in
+/// `$build`.
+macro_rules! sqe_on_fd {
+    ($fd:expr, |$t:ident| $build:expr) => {
+        match $fd.fixed_slot() {
+            Some(slot) => {
+                let $t = io_uring::types::Fixed(slot);
+                $build
+            }
+            None => {
+                let $t = io_uring::types::Fd($fd.as_raw_fd());
+                $build
+            }
+        }
+    };
+}
+
 mod accept;
 mod accept_multi;
 mod connect;

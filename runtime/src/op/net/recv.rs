@@ -3,7 +3,7 @@
 
 use std::io;
 
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 
 use crate::buf::{BufResult, IoBufMut};
 use crate::fd::SharedFd;
@@ -44,13 +44,10 @@ impl<B: IoBufMut + Send> Recv<B> {
 unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
     fn sqe(&mut self) -> squeue::Entry {
         let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
-        opcode::Recv::new(
-            types::Fd(self.fd.as_raw_fd()),
-            self.buf.stable_mut_ptr(),
-            len,
-        )
-        .flags(self.flags)
-        .build()
+        let ptr = self.buf.stable_mut_ptr();
+        sqe_on_fd!(self.fd, |fd| opcode::Recv::new(fd, ptr, len)
+            .flags(self.flags)
+            .build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {

@@ -6,7 +6,7 @@
 
 use std::io;
 
-use io_uring::{cqueue, opcode, squeue, types};
+use io_uring::{cqueue, opcode, squeue};
 
 use crate::bufring::BufRing;
 use crate::fd::SharedFd;
@@ -46,7 +46,8 @@ impl RecvMulti {
 // kept open by the SharedFd clone held here.
 unsafe impl OpCode for RecvMulti {
     fn sqe(&mut self) -> squeue::Entry {
-        opcode::RecvMulti::new(types::Fd(self.fd.as_raw_fd()), self.ring.bgid()).build()
+        let bgid = self.ring.bgid();
+        sqe_on_fd!(self.fd, |fd| opcode::RecvMulti::new(fd, bgid).build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {

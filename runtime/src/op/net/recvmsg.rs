@@ -3,7 +3,7 @@
 
 use std::io;
 
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 
 use super::msghdr::MsgHdr;
 use super::SockAddr;
@@ -71,9 +71,10 @@ impl<B: IoBufMut + Send> RecvMsg<B> {
 // it until the completion. The fd is kept open by the SharedFd clone.
 unsafe impl<B: IoBufMut + Send> OpCode for RecvMsg<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        opcode::RecvMsg::new(types::Fd(self.fd.as_raw_fd()), self.msg.as_mut_ptr())
+        let msg = self.msg.as_mut_ptr();
+        sqe_on_fd!(self.fd, |fd| opcode::RecvMsg::new(fd, msg)
             .flags(self.flags as u32)
-            .build()
+            .build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 
 use crate::buf::{BufResult, IoBuf};
 use crate::fd::SharedFd;
@@ -41,9 +41,10 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
 unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
     fn sqe(&mut self) -> squeue::Entry {
         let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
-        opcode::Send::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
+        let ptr = self.buf.stable_ptr();
+        sqe_on_fd!(self.fd, |fd| opcode::Send::new(fd, ptr, len)
             .flags(self.flags)
-            .build()
+            .build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {

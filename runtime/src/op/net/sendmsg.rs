@@ -3,7 +3,7 @@
 
 use std::io;
 
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 
 use super::msghdr::MsgHdr;
 use super::SockAddr;
@@ -53,9 +53,10 @@ impl<B: IoBuf + Send> SendMsg<B> {
 // The fd is kept open by the SharedFd clone held here.
 unsafe impl<B: IoBuf + Send> OpCode for SendMsg<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        opcode::SendMsg::new(types::Fd(self.fd.as_raw_fd()), self.msg.as_ptr())
+        let msg = self.msg.as_ptr();
+        sqe_on_fd!(self.fd, |fd| opcode::SendMsg::new(fd, msg)
             .flags(self.flags as u32)
-            .build()
+            .build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
