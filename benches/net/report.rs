@@ -247,7 +247,7 @@ pub(crate) fn markdown(meta: &Record, records: &[Record]) -> String {
 
     let _ = writeln!(
         s,
-        "\n## Targets\n\nringbolt (1 worker) against tokio current_thread: ≥ 1.10× requests/s and ≤ 0.90× server CPU µs/request at 64 and 512 connections (HTTP: wrk's {}). Ratios are paired (median over rounds of the per-round ratio; min–max over the rounds in brackets). The last column is the same CPU/request ratio for `raw-uring`: what a hand-written io_uring loop with no runtime reaches (echo only).\n",
+        "\n## Targets\n\nringbolt (1 worker) against tokio current_thread: ≥ 1.10× requests/s and ≤ 0.90× server CPU µs/request at 64 and 512 connections (HTTP: wrk's {}). Ratios are paired (median over rounds of the per-round ratio; min–max over the rounds in brackets). The last column is the same CPU/request ratio for `raw-uring`: what a hand-written io_uring loop with no runtime reaches (echo only). \"met\" / \"missed\" compare the median only: where the min–max spans both sides of 1.0×, the rounds straddled a flip of the machine's state and the verdict is noise (`benches/results/net-states.md` compares within one state).\n",
         crate::WRK_CONNECTIONS
     );
     if !present(records, BASELINE) || !present(records, Contender::Ringbolt) {
