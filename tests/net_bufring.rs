@@ -523,7 +523,11 @@ fn reads_from_another_worker_go_through_the_pump() {
             }
             client
         });
-        let server = reader.await.unwrap();
+        // A lost wake-up would hang the reader: fail instead.
+        let server = ringbolt::time::timeout(Duration::from_secs(10), reader)
+            .await
+            .expect("the reader on worker 1 was never woken")
+            .unwrap();
         let client = writer.await.unwrap();
 
         // Back on worker 0: direct reads again.

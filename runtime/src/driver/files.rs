@@ -33,8 +33,6 @@ enum State {
 pub(crate) struct FileTable {
     state: State,
     free: Vec<u32>,
-    /// Slots whose release failed: never reused.
-    lost: usize,
 }
 
 impl FileTable {
@@ -62,8 +60,8 @@ impl FileTable {
     pub(crate) fn release(&mut self, ring: &IoUring, slot: u32) {
         match ring.submitter().register_files_update(slot, &[-1]) {
             Ok(_) => self.free.push(slot),
+            // The slot is not reused (it still holds the socket).
             Err(e) => {
-                self.lost += 1;
                 tracing::error!(
                     slot,
                     error = %e,
