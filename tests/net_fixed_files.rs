@@ -4,12 +4,16 @@
 //! another thread, taken out with `try_unwrap`), so the peer sees the end
 //! of the stream and slots are reused. Under the thread-pool driver no
 //! slot is ever taken.
+//!
+//! Every test opens sockets, so they all run one at a time (`serial`): the
+//! descriptor count one of them checks is not moved by another.
 
 mod common;
 
 use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ringbolt::{Builder, Driver};
@@ -18,9 +22,12 @@ use ringbolt_runtime::SharedFd;
 
 /// A connected pair: the server side as a `SharedFd`, the client as a
 /// blocking std stream with a read timeout (a stream kept open by a
-/// forgotten slot would time out instead of ending).
+/// forgotten slot would time out instead of ending). All pairs share one
+/// listener: the server side closes first and its TIME_WAIT holds the local
+/// port, so a listener per pair would use up the ephemeral range.
 fn pair() -> (SharedFd, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    static LISTENER: OnceLock<TcpListener> = OnceLock::new();
+    let listener = LISTENER.get_or_init(|| TcpListener::bind("127.0.0.1:0").unwrap());
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -50,6 +57,7 @@ fn read_to_end(mut client: TcpStream) -> usize {
 
 #[test]
 fn a_busy_socket_gets_a_slot_and_dropping_it_ends_the_stream() {
+    let _serial = common::serial();
     let Some(rt) = common::uring(Builder::new()) else {
         return;
     };
@@ -77,6 +85,7 @@ fn a_busy_socket_gets_a_slot_and_dropping_it_ends_the_stream() {
 
 #[test]
 fn dropped_on_another_thread_the_slot_is_released_by_its_worker() {
+    let _serial = common::serial();
     let Some(rt) = common::uring(Builder::new()) else {
         return;
     };
@@ -94,6 +103,7 @@ fn dropped_on_another_thread_the_slot_is_released_by_its_worker() {
 
 #[test]
 fn try_unwrap_releases_the_slot_before_handing_out_the_descriptor() {
+    let _serial = common::serial();
     let Some(rt) = common::uring(Builder::new()) else {
         return;
     };
@@ -113,10 +123,10 @@ fn try_unwrap_releases_the_slot_before_handing_out_the_descriptor() {
 
 #[test]
 fn many_connections_reuse_slots_and_close_cleanly() {
+    let _serial = common::serial();
     let Some(rt) = common::uring(Builder::new()) else {
         return;
     };
-    let _serial = common::serial();
     let base = common::open_fds();
     rt.block_on(async {
         for _ in 0..20 {
@@ -137,6 +147,7 @@ fn many_connections_reuse_slots_and_close_cleanly() {
 
 #[test]
 fn no_slot_without_a_ring() {
+    let _serial = common::serial();
     let rt = Builder::new().driver(Driver::ThreadPool).build().unwrap();
     let (fd, client) = pair();
     assert_eq!(rt.block_on(busy(&fd, 20)), None);
