@@ -58,7 +58,20 @@
 //! PATH`, `--svg PATH`, `--from-json PATH` (redraw the Markdown and the
 //! chart from a results file). cargo's `--bench` is ignored. Nothing here
 //! asserts a timing: figures are recorded, not checked.
+//!
+//! `--ab A,B` is a separate mode for resolving small differences between
+//! two contenders on this noisy machine: both servers run at once and get
+//! the load in alternating slices of `--slice-ms` (100 default) for
+//! `--duration` seconds (20 default), each slice's server CPU read from the
+//! scheduler's nanosecond clock, and the report gives the median of B ÷ A
+//! over adjacent pairs of slices (`net/ab.rs`; echo workloads only):
+//!
+//! ```text
+//! cargo bench --bench net -- --ab ringbolt,tokio-current-thread --filter echo-64b --connections 64 --duration 20
+//! ```
 
+#[path = "net/ab.rs"]
+mod ab;
 #[path = "net/client.rs"]
 mod client;
 #[path = "common/mod.rs"]
@@ -226,6 +239,10 @@ struct NetArgs {
     wait_quiet: Option<f64>,
     client: Option<EchoClient>,
     pin: bool,
+    /// `--ab A,B`: the interleaved two-server mode (`net/ab.rs`).
+    ab: Option<[Contender; 2]>,
+    /// `--slice-ms MS`: slice length of the `--ab` mode.
+    slice_ms: Option<u64>,
 }
 
 fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
@@ -257,6 +274,15 @@ fn parse_net_args(argv: &[String]) -> Result<NetArgs, String> {
                 })
             }
             "--pin" => a.pin = true,
+            "--ab" => {
+                let v = value()?;
+                let list: Option<Vec<Contender>> = v.split(',').map(Contender::parse).collect();
+                match list.as_deref() {
+                    Some(&[x, y]) => a.ab = Some([x, y]),
+                    _ => return Err(format!("bad --ab {v} (two contenders: A,B)")),
+                }
+            }
+            "--slice-ms" => a.slice_ms = Some(value()?.parse().map_err(|_| "bad --slice-ms")?),
             "--svg" => a.svg = Some(PathBuf::from(value()?)),
             "--from-json" => a.from_json = Some(PathBuf::from(value()?)),
             _ => {}
@@ -294,6 +320,13 @@ fn main() {
     if let Some(path) = &net.from_json {
         if let Err(e) = redraw(path, &args, &net) {
             eprintln!("net bench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Some(pair) = net.ab {
+        if let Err(e) = ab::run(&args, &net, pair) {
+            eprintln!("net bench --ab: {e}");
             std::process::exit(1);
         }
         return;

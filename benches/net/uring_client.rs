@@ -16,6 +16,14 @@
 //! waits for the next completion. Latency is measured from the iteration
 //! that queued the SEND to the iteration that saw the last byte of its echo
 //! (one clock read per iteration, not per request).
+//!
+//! [`EchoLoad`] holds the connections, in groups (one per server: the
+//! `--ab` mode opens the same number of connections to two servers on the
+//! one ring) and drives one group at a time for a given length, then either
+//! returns with the round trips under way left running ([`End::Continue`],
+//! what `run_echo` uses between its warm-up and its measured interval) or
+//! stops sending and waits for every echo under way ([`End::Quiesce`]),
+//! which leaves that server idle.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -33,6 +41,12 @@ use crate::uring_raw::{build_ring, BufRing};
 const CONNECT_LIMIT: Duration = Duration::from_secs(5);
 /// How long the cancelled receives get to report their last completion.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// How long the echoes under way may take to come back once the sends
+/// stopped ([`End::Quiesce`]) before the run is abandoned.
+const QUIESCE_LIMIT: Duration = Duration::from_secs(5);
+/// The longest single wait in the ring while quiescing, so that the limit
+/// above is checked.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// The buffer group of the receive buffers.
 const BGID: u16 = 0;
 /// Size of every receive buffer.
@@ -50,12 +64,17 @@ fn tag(conn: usize, kind: u64) -> u64 {
 
 /// One connection's state.
 struct Conn {
+    /// The group (server) the connection belongs to.
+    group: usize,
     /// Bytes of the current message sent so far.
     sent: usize,
     /// Bytes of the current echo received so far.
     received: usize,
     /// When the current message was queued.
     started: Instant,
+    /// A round trip is under way: its message is queued or sent and its
+    /// echo not yet complete.
+    busy: bool,
     /// The multishot receive is armed (its last CQE has not come).
     recv_armed: bool,
     /// A SEND is in flight.
@@ -64,12 +83,347 @@ struct Conn {
     dead: bool,
 }
 
-/// The phase of the run.
+/// How a [`EchoLoad::drive`] call ends when its time is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Warmup,
-    Measure,
-    Stop,
+pub(crate) enum End {
+    /// Return at once; the round trips under way stay under way and
+    /// continue in the next `drive` of the same group.
+    Continue,
+    /// Start no new round trip and return once every round trip under way
+    /// in the group has its whole echo back (the server is then idle).
+    Quiesce,
+}
+
+/// What one [`EchoLoad::drive`] call measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drive {
+    /// Round trips completed during the call.
+    pub(crate) requests: u64,
+    /// From the call's start to its end (with [`End::Quiesce`]: to the last
+    /// echo received).
+    pub(crate) elapsed: Duration,
+}
+
+/// Ping-pong connections to one or more echo servers, all on one io_uring:
+/// `connections` per server, one group per server (group `g` talks to
+/// `addrs[g]`). Only the group being [driven](EchoLoad::drive) sends; the
+/// other groups' connections stay open and silent (their multishot
+/// receives armed), so their servers sit idle.
+pub(crate) struct EchoLoad {
+    ring: IoUring,
+    /// `None` once leaked (see `Drop`); dropped after `ring`.
+    bufs: Option<BufRing>,
+    message: Vec<u8>,
+    msg_size: usize,
+    conns: Vec<Conn>,
+    /// SQEs waiting for the next submit.
+    pending: Vec<squeue::Entry>,
+    cqes: Vec<(u64, i32, u32)>,
+    /// Connections that ended with an error so far.
+    errors: usize,
+    /// The sockets; dropped after the ring, which holds them as fixed
+    /// files.
+    _streams: Vec<TcpStream>,
+}
+
+impl std::fmt::Debug for EchoLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EchoLoad")
+            .field("connections", &self.conns.len())
+            .field("msg_size", &self.msg_size)
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EchoLoad {
+    /// Opens `connections` connections to each of `addrs` (TCP_NODELAY),
+    /// registers them as fixed files and arms a multishot receive on each.
+    pub(crate) fn connect(
+        addrs: &[SocketAddr],
+        connections: usize,
+        msg_size: usize,
+    ) -> io::Result<EchoLoad> {
+        let total = connections * addrs.len();
+        let mut streams = Vec::with_capacity(total);
+        let mut groups = Vec::with_capacity(total);
+        for (g, addr) in addrs.iter().enumerate() {
+            for _ in 0..connections {
+                let s = TcpStream::connect_timeout(addr, CONNECT_LIMIT)
+                    .map_err(|e| io::Error::new(e.kind(), format!("connect to {addr}: {e}")))?;
+                s.set_nodelay(true)?;
+                streams.push(s);
+                groups.push(g);
+            }
+        }
+        let entries = (total * 2).next_power_of_two().clamp(64, 4096) as u32;
+        let ring = build_ring(entries)?;
+        let fds: Vec<i32> = streams.iter().map(|s| s.as_raw_fd()).collect();
+        ring.submitter()
+            .register_files(&fds)
+            .map_err(|e| io::Error::new(e.kind(), format!("register {total} files: {e}")))?;
+        let buf_entries = (total * 4).next_power_of_two().clamp(64, 32768) as u16;
+        let bufs = BufRing::new(buf_entries, RECV_BUF)?;
+        // SAFETY: the ring mapping is page-aligned, holds `buf_entries`
+        // entries and outlives the registration: `EchoLoad` drops it after
+        // the io_uring (which unregisters it) or leaks it if receives may
+        // still be armed.
+        unsafe { bufs.register(&ring, BGID)? };
+        let now = Instant::now();
+        let conns = groups
+            .into_iter()
+            .map(|group| Conn {
+                group,
+                sent: 0,
+                received: 0,
+                started: now,
+                busy: false,
+                recv_armed: true,
+                send_in_flight: false,
+                dead: false,
+            })
+            .collect();
+        Ok(EchoLoad {
+            pending: (0..total).map(recv_sqe).collect(),
+            cqes: Vec::with_capacity(entries as usize * 4),
+            ring,
+            bufs: Some(bufs),
+            message: vec![0xA5u8; msg_size],
+            msg_size,
+            conns,
+            errors: 0,
+            _streams: streams,
+        })
+    }
+
+    /// Connections that ended with an error so far.
+    pub(crate) fn errors(&self) -> usize {
+        self.errors
+    }
+
+    /// Runs group `group`'s connections for `length`: every idle live
+    /// connection of the group starts a round trip, and each completed
+    /// echo starts the next, until the time is up; then as `end` says.
+    /// Latencies go to `hist` when given.
+    pub(crate) fn drive(
+        &mut self,
+        group: usize,
+        length: Duration,
+        end: End,
+        mut hist: Option<&mut Histogram<u64>>,
+    ) -> io::Result<Drive> {
+        let start = Instant::now();
+        let deadline = start + length;
+        for i in 0..self.conns.len() {
+            let c = &self.conns[i];
+            if c.group == group && !c.dead && !c.busy {
+                self.start_round_trip(i, start);
+            }
+        }
+        let mut sending = true;
+        let mut requests = 0u64;
+        let mut quiesce_limit = None;
+        loop {
+            if !self.in_group(group).any(|c| !c.dead) {
+                return Err(io::Error::other(format!(
+                    "every connection of group {group} failed"
+                )));
+            }
+            self.submit_pending()?;
+            if sending {
+                wait_one(&mut self.ring, None)?;
+            } else {
+                wait_one(&mut self.ring, Some(WAIT_SLICE))?;
+            }
+            let now = Instant::now();
+            requests += self.complete(group, sending, now, hist.as_deref_mut());
+            if sending && now >= deadline {
+                if end == End::Continue {
+                    return Ok(Drive {
+                        requests,
+                        elapsed: now.duration_since(start),
+                    });
+                }
+                sending = false;
+                quiesce_limit = Some(now + QUIESCE_LIMIT);
+            }
+            if !sending {
+                if !self.in_group(group).any(|c| c.busy && !c.dead) {
+                    return Ok(Drive {
+                        requests,
+                        elapsed: now.duration_since(start),
+                    });
+                }
+                if quiesce_limit.is_some_and(|l| now >= l) {
+                    let left = self.in_group(group).filter(|c| c.busy && !c.dead).count();
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "group {group}: {left} echo(es) still missing {QUIESCE_LIMIT:?} after the sends stopped"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The connections of `group`.
+    fn in_group(&self, group: usize) -> impl Iterator<Item = &Conn> {
+        self.conns.iter().filter(move |c| c.group == group)
+    }
+
+    /// Queues the SEND of a new message on connection `i`.
+    fn start_round_trip(&mut self, i: usize, now: Instant) {
+        let c = &mut self.conns[i];
+        c.busy = true;
+        c.sent = 0;
+        c.started = now;
+        c.send_in_flight = true;
+        self.pending.push(send_sqe(i, &self.message, 0));
+    }
+
+    /// Pushes the queued SQEs, submitting whenever the SQ is full.
+    fn submit_pending(&mut self) -> io::Result<()> {
+        for sqe in self.pending.drain(..) {
+            loop {
+                // SAFETY: every SQE points to the message (alive until the
+                // drain in `Drop`, leaked if that fails) or selects from
+                // the buffer ring (likewise).
+                if unsafe { self.ring.submission().push(&sqe) }.is_ok() {
+                    break;
+                }
+                self.ring.submit()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles the completions that came; returns the round trips of
+    /// `group` completed. Completed connections of `group` start their
+    /// next round trip while `sending`; the others go idle.
+    fn complete(
+        &mut self,
+        group: usize,
+        sending: bool,
+        now: Instant,
+        mut hist: Option<&mut Histogram<u64>>,
+    ) -> u64 {
+        self.cqes.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        let msg_size = self.msg_size;
+        let mut requests = 0;
+        let mut recycled = false;
+        let mut cqes = std::mem::take(&mut self.cqes);
+        for (ud, res, flags) in cqes.drain(..) {
+            let i = (ud >> 2) as usize;
+            match ud & 3 {
+                SEND => {
+                    let c = &mut self.conns[i];
+                    c.send_in_flight = false;
+                    if res <= 0 {
+                        if !c.dead {
+                            self.errors += 1;
+                        }
+                        c.dead = true;
+                        continue;
+                    }
+                    c.sent += res as usize;
+                    if c.sent < msg_size {
+                        self.pending.push(send_sqe(i, &self.message, c.sent));
+                        c.send_in_flight = true;
+                    }
+                }
+                RECV => {
+                    if let Some(bid) = cqueue::buffer_select(flags) {
+                        if let Some(bufs) = self.bufs.as_mut() {
+                            bufs.push(bid);
+                        }
+                        recycled = true;
+                    }
+                    let c = &mut self.conns[i];
+                    if !cqueue::more(flags) {
+                        c.recv_armed = false;
+                    }
+                    if res == -libc::ENOBUFS {
+                        // The buffers come back below; re-arm then.
+                    } else if res <= 0 {
+                        if !c.dead {
+                            self.errors += 1;
+                        }
+                        c.dead = true;
+                        continue;
+                    } else {
+                        c.received += res as usize;
+                        if c.received >= msg_size {
+                            if c.group == group {
+                                requests += 1;
+                                if let Some(h) = hist.as_deref_mut() {
+                                    let ns = now.duration_since(c.started).as_nanos() as u64;
+                                    h.saturating_record(ns.max(1));
+                                }
+                            }
+                            c.received -= msg_size;
+                            c.busy = false;
+                            if sending && c.group == group {
+                                self.start_round_trip(i, now);
+                            }
+                        }
+                    }
+                    let c = &mut self.conns[i];
+                    if !c.recv_armed && !c.dead {
+                        self.pending.push(recv_sqe(i));
+                        c.recv_armed = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.cqes = cqes;
+        if recycled {
+            if let Some(bufs) = self.bufs.as_mut() {
+                bufs.publish();
+            }
+        }
+        requests
+    }
+}
+
+impl Drop for EchoLoad {
+    fn drop(&mut self) {
+        if !drain(&mut self.ring, &mut self.conns) {
+            // The kernel may still write into the receive buffers or read
+            // the message: leak them rather than free memory in use.
+            std::mem::forget(self.bufs.take());
+            std::mem::forget(std::mem::take(&mut self.message));
+        }
+    }
+}
+
+/// Enters the ring to submit and wait for one completion, for at most
+/// `limit` when given; interruptions and timeouts are not errors.
+fn wait_one(ring: &mut IoUring, limit: Option<Duration>) -> io::Result<()> {
+    let res = match limit {
+        None => ring.submit_and_wait(1).map(drop),
+        Some(limit) => {
+            let ts = io_uring::types::Timespec::from(limit);
+            let args = io_uring::types::SubmitArgs::new().timespec(&ts);
+            ring.submitter().submit_with_args(1, &args).map(drop)
+        }
+    };
+    match res {
+        Err(e)
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EINTR | libc::EBUSY | libc::ETIME)
+            ) =>
+        {
+            Err(io::Error::new(e.kind(), format!("io_uring_enter: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs `connections` ping-pong connections of `msg_size`-byte messages
@@ -84,169 +438,24 @@ pub(crate) fn run_echo(
     at_start: &mut dyn FnMut(),
     at_end: &mut dyn FnMut(),
 ) -> io::Result<EchoRun> {
-    let mut streams = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let s = TcpStream::connect_timeout(&addr, CONNECT_LIMIT)?;
-        s.set_nodelay(true)?;
-        streams.push(s);
-    }
-    let entries = (connections * 2).next_power_of_two().clamp(64, 4096) as u32;
-    let mut ring = build_ring(entries)?;
-    let fds: Vec<i32> = streams.iter().map(|s| s.as_raw_fd()).collect();
-    ring.submitter().register_files(&fds)?;
-    let buf_entries = (connections * 4).next_power_of_two().clamp(64, 32768) as u16;
-    let mut bufs = BufRing::new(buf_entries, RECV_BUF)?;
-    // SAFETY: the ring mapping is page-aligned, holds `buf_entries` entries
-    // and outlives the registration: it is dropped after the io_uring
-    // (which unregisters it) or leaked if receives are still armed.
-    unsafe { bufs.register(&ring, BGID)? };
-
-    let message = vec![0xA5u8; msg_size];
-    let now = Instant::now();
-    let mut conns: Vec<Conn> = (0..connections)
-        .map(|_| Conn {
-            sent: 0,
-            received: 0,
-            started: now,
-            recv_armed: false,
-            send_in_flight: false,
-            dead: false,
-        })
-        .collect();
+    let mut load = EchoLoad::connect(&[addr], connections, msg_size)?;
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(io::Error::other)?;
-    let mut pending: Vec<squeue::Entry> = Vec::with_capacity(connections * 2);
-    for (i, c) in conns.iter_mut().enumerate() {
-        pending.push(recv_sqe(i));
-        c.recv_armed = true;
-        pending.push(send_sqe(i, &message, 0));
-        c.send_in_flight = true;
-    }
-
-    let warmup_end = now + warmup;
-    let measure_end = warmup_end + measure;
-    let mut phase = Phase::Warmup;
-    let (mut requests, mut errors) = (0u64, 0usize);
-    let mut t_measure = now;
-    let mut cpu0 = Duration::ZERO;
-    let mut elapsed = Duration::ZERO;
-    let mut client_cpu = Duration::ZERO;
-    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(entries as usize * 4);
-
-    while phase != Phase::Stop {
-        submit(&mut ring, &mut pending)?;
-        match ring.submit_and_wait(1) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINTR | libc::EBUSY | libc::ETIME)
-                ) => {}
-            Err(e) => return Err(e),
-        }
-        cqes.extend(
-            ring.completion()
-                .map(|c| (c.user_data(), c.result(), c.flags())),
+    load.drive(0, warmup, End::Continue, None)?;
+    at_start();
+    let cpu0 = crate::common::thread_cpu_time();
+    let run = load.drive(0, measure, End::Continue, Some(&mut hist))?;
+    let client_cpu = crate::common::thread_cpu_time().saturating_sub(cpu0);
+    at_end();
+    if load.errors() > 0 {
+        eprintln!(
+            "  client: {} connection(s) ended with an error",
+            load.errors()
         );
-        let now = Instant::now();
-        let mut recycled = false;
-        for (ud, res, flags) in cqes.drain(..) {
-            let i = (ud >> 2) as usize;
-            match ud & 3 {
-                SEND => {
-                    let c = &mut conns[i];
-                    c.send_in_flight = false;
-                    if res <= 0 {
-                        c.dead = true;
-                        errors += 1;
-                        continue;
-                    }
-                    c.sent += res as usize;
-                    if c.sent < msg_size {
-                        pending.push(send_sqe(i, &message, c.sent));
-                        c.send_in_flight = true;
-                    }
-                }
-                RECV => {
-                    let c = &mut conns[i];
-                    if let Some(bid) = cqueue::buffer_select(flags) {
-                        bufs.push(bid);
-                        recycled = true;
-                    }
-                    if !cqueue::more(flags) {
-                        c.recv_armed = false;
-                    }
-                    if res == -libc::ENOBUFS {
-                        // The buffers come back below; re-arm then.
-                    } else if res <= 0 {
-                        if !c.dead && phase != Phase::Stop {
-                            errors += 1;
-                        }
-                        c.dead = true;
-                        continue;
-                    } else {
-                        c.received += res as usize;
-                        if c.received >= msg_size {
-                            if phase == Phase::Measure {
-                                let ns = now.duration_since(c.started).as_nanos() as u64;
-                                hist.saturating_record(ns.max(1));
-                                requests += 1;
-                            }
-                            c.received -= msg_size;
-                            c.sent = 0;
-                            c.started = now;
-                            pending.push(send_sqe(i, &message, 0));
-                            c.send_in_flight = true;
-                        }
-                    }
-                    if !c.recv_armed && !c.dead {
-                        pending.push(recv_sqe(i));
-                        c.recv_armed = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if recycled {
-            bufs.publish();
-        }
-        match phase {
-            Phase::Warmup if now >= warmup_end => {
-                phase = Phase::Measure;
-                at_start();
-                cpu0 = crate::common::thread_cpu_time();
-                t_measure = Instant::now();
-            }
-            Phase::Measure if now >= measure_end => {
-                elapsed = t_measure.elapsed();
-                client_cpu = crate::common::thread_cpu_time().saturating_sub(cpu0);
-                at_end();
-                phase = Phase::Stop;
-            }
-            _ => {}
-        }
-        if conns.iter().all(|c| c.dead) {
-            break;
-        }
     }
-    if phase != Phase::Stop {
-        return Err(io::Error::other("every connection failed before the end"));
-    }
-    if errors > 0 {
-        eprintln!("  client: {errors} connection(s) ended with an error");
-    }
-    let drained = drain(&mut ring, &mut conns);
-    if !drained {
-        // The kernel may still write into the receive buffers or read the
-        // message: leak them rather than free memory in use.
-        std::mem::forget(bufs);
-        std::mem::forget(message);
-    }
-    drop(ring);
-    drop(streams);
     Ok(EchoRun {
-        requests,
-        elapsed,
+        requests: run.requests,
+        elapsed: run.elapsed,
         hist,
         client_cpu,
     })
@@ -263,22 +472,6 @@ fn recv_sqe(i: usize) -> squeue::Entry {
     opcode::RecvMulti::new(Fixed(i as u32), BGID)
         .build()
         .user_data(tag(i, RECV))
-}
-
-/// Pushes the queued SQEs, submitting whenever the SQ is full.
-fn submit(ring: &mut IoUring, pending: &mut Vec<squeue::Entry>) -> io::Result<()> {
-    for sqe in pending.drain(..) {
-        loop {
-            // SAFETY: every SQE points to the message (alive until after the
-            // drain in `run_echo`, leaked if that fails) or selects from the
-            // buffer ring (likewise).
-            if unsafe { ring.submission().push(&sqe) }.is_ok() {
-                break;
-            }
-            ring.submit()?;
-        }
-    }
-    Ok(())
 }
 
 /// Cancels every op and waits for their last completions; whether every
