@@ -196,6 +196,14 @@ fn metrics_delta(a: &ringbolt::RuntimeMetrics, b: &ringbolt::RuntimeMetrics) -> 
 /// Accepts connections and starts one task per connection (on this worker
 /// with `SpawnPolicy::Local`, spread over the workers with `RoundRobin`).
 async fn ringbolt_accept_loop(listener: ringbolt::net::TcpListener, kind: ServerKind) {
+    if let Ok(spec) = std::env::var("RINGBOLT_NET_BUFRING") {
+        let mut it = spec.split(',').map(|v| v.trim().parse::<u32>());
+        if let (Some(Ok(n)), Some(Ok(size))) = (it.next(), it.next()) {
+            if let Err(e) = ringbolt_runtime::bufring::BufRing::install(n as u16, size) {
+                eprintln!("net bench server: RINGBOLT_NET_BUFRING={spec}: {e}");
+            }
+        }
+    }
     let mut incoming = listener.incoming();
     while let Some(next) = incoming.next().await {
         match next {

@@ -20,6 +20,7 @@ pub mod macros;
 mod metrics;
 pub mod op;
 mod runtime;
+mod spin;
 mod sys;
 pub mod task;
 pub mod task_local;

@@ -33,7 +33,7 @@
 //! a [`RingBuf`] (a guard over the received bytes), and dropping the guard
 //! gives it back: the entry at `tail & mask` is written, then the new tail
 //! is published with a `Release` store (the kernel reads it with an
-//! acquire load). Recycling is under a mutex, so a `RingBuf` may be dropped
+//! acquire load). Recycling is under a lock, so a `RingBuf` may be dropped
 //! on any thread; a bitmap of the buffers we hold turns a double recycle
 //! into a no-op. Buffers that CQEs carry with an error result (ENOBUFS
 //! never does, others may) and those of CQEs nobody collects (a receive
@@ -68,12 +68,13 @@ use std::io;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use io_uring::types::BufRingEntry;
 
 use crate::executor::context;
+use crate::spin::{SpinGuard, SpinLock};
 
 /// Buffers in a ring created by [`BufRing::current`].
 pub const DEFAULT_ENTRIES: u16 = 256;
@@ -114,7 +115,7 @@ struct Inner {
     buf_size: u32,
     ring: Mapping,
     bufs: Mapping,
-    state: Mutex<State>,
+    state: SpinLock<State>,
     enobufs: AtomicU64,
     rearms: AtomicU64,
     /// The kernel refused multishot receives (EINVAL before any data:
@@ -169,12 +170,12 @@ impl Drop for Mapping {
     }
 }
 
-// SAFETY: the raw mappings are only written under `state`'s mutex (ring
+// SAFETY: the raw mappings are only written under `state`'s lock (ring
 // entries and tail) or through a `RingBuf`, which has exclusive use of its
 // buffer while the kernel does not own it; everything else is immutable or
 // atomic.
 unsafe impl Send for Inner {}
-// SAFETY: as for `Send`: shared access is mediated by the mutex and atomics.
+// SAFETY: as for `Send`: shared access is mediated by the lock and atomics.
 unsafe impl Sync for Inner {}
 
 /// The worker's ring, created on first use.
@@ -286,7 +287,7 @@ impl BufRing {
                 buf_size,
                 ring,
                 bufs,
-                state: Mutex::new(State {
+                state: SpinLock::new(State {
                     tail: 0,
                     held: vec![true; usize::from(entries)],
                     held_count: usize::from(entries),
@@ -365,6 +366,29 @@ impl BufRing {
     /// `InvalidData` if `bid` or `len` is out of range, or the buffer is
     /// held already (it is not recycled then).
     pub unsafe fn take(&self, bid: u16, len: u32) -> io::Result<RingBuf> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.claim(bid, len) }?;
+        Ok(RingBuf {
+            ring: self.clone(),
+            bid,
+            len,
+        })
+    }
+
+    /// Marks buffer `bid` (holding `len` received bytes) as ours, without
+    /// wrapping it: the caller reads it with [`BufRing::bytes`] and gives
+    /// it back with [`BufRing::recycle`], keeping a handle to the ring
+    /// meanwhile (a receiver's queue does this for its chunks, which saves
+    /// a reference count per chunk).
+    ///
+    /// # Safety
+    ///
+    /// As for [`BufRing::take`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`BufRing::take`].
+    pub(crate) unsafe fn claim(&self, bid: u16, len: u32) -> io::Result<()> {
         if bid >= self.inner.entries || len > self.inner.buf_size {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -379,11 +403,26 @@ impl BufRing {
             ));
         }
         state.held_count += 1;
-        Ok(RingBuf {
-            ring: self.clone(),
-            bid,
-            len,
-        })
+        Ok(())
+    }
+
+    /// The first `len` bytes of buffer `bid`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the buffer (claimed with [`BufRing::claim`] and not
+    /// recycled since, so the kernel does not write it), `len` is at most
+    /// what the CQE reported, and the slice is dropped before the buffer
+    /// is recycled.
+    pub(crate) unsafe fn bytes(&self, bid: u16, len: u32) -> &[u8] {
+        let inner = &self.inner;
+        debug_assert!(bid < inner.entries && len <= inner.buf_size);
+        let off = usize::from(bid) * inner.buf_size as usize;
+        // SAFETY: `claim` checked `bid < entries` and `len <= buf_size`, so
+        // the range lies in the buffer mapping, which lives as long as
+        // `self`; the caller holds the buffer, so the kernel does not write
+        // it while the slice lives.
+        unsafe { std::slice::from_raw_parts(inner.bufs.ptr.as_ptr().add(off), len as usize) }
     }
 
     /// Gives buffer `bid` back to the kernel (a CQE carried it but nobody
@@ -408,7 +447,7 @@ impl BufRing {
             // bid are written, through raw pointers: entry 0's `resv` is the
             // tail, which the kernel reads concurrently.
             // SAFETY: the slot at the tail is outside the kernel's head..tail
-            // window until the tail store below; the mutex keeps other recyclers out.
+            // window until the tail store below; the lock keeps other recyclers out.
             unsafe {
                 let e = base.add(slot);
                 std::ptr::addr_of_mut!((*e).addr).write(addr);
@@ -420,7 +459,7 @@ impl BufRing {
             // the address of entry 0's `resv` field, a u16 at offset 14.
             let entry0 = base.cast::<BufRingEntry>();
             // SAFETY: that u16 is 2-byte aligned; only this store (under the
-            // mutex) writes it and the kernel reads it atomically.
+            // lock) writes it and the kernel reads it atomically.
             let tail = unsafe { &*BufRingEntry::tail(entry0).cast::<AtomicU16>() };
             // Release: the entry written above is visible to the kernel's
             // acquire load of the tail.
@@ -480,8 +519,8 @@ fn unsupported() -> io::Error {
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> SpinGuard<'_, State> {
+        self.state.lock()
     }
 }
 
@@ -535,14 +574,9 @@ impl Deref for RingBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        let inner = &self.ring.inner;
-        let off = usize::from(self.bid) * inner.buf_size as usize;
-        // `bid < entries` and `len <= buf_size` (checked by `take`), so the
-        // range lies in the buffer mapping, which lives as long as the ring
-        // handle held here.
-        // SAFETY: the kernel wrote these `len` bytes before the CQE `take` was
-        // given and writes the buffer no more until our drop recycles it.
-        unsafe { std::slice::from_raw_parts(inner.bufs.ptr.as_ptr().add(off), self.len as usize) }
+        // SAFETY: `take` claimed the buffer for this guard, which recycles
+        // it only in its drop, after every borrow of it ended.
+        unsafe { self.ring.bytes(self.bid, self.len) }
     }
 }
 

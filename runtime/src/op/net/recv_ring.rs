@@ -57,17 +57,18 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use io_uring::cqueue;
 
 use super::recv_multi::RecvMulti;
 use crate::buf::{BufResult, IoBufMut};
-use crate::bufring::{BufRing, RingBuf};
+use crate::bufring::BufRing;
 use crate::executor::{context, registry};
 use crate::fd::SharedFd;
 use crate::op::MultiOp;
+use crate::spin::{SpinGuard, SpinLock};
 
 /// The read side of a stream socket: multishot receives into the worker's
 /// buffer ring where available, plain receives otherwise. See the
@@ -77,7 +78,7 @@ pub struct RingRecv {
 }
 
 struct Shared {
-    state: Mutex<State>,
+    state: SpinLock<State>,
     /// The waker of the multishot op (a [`Pump`]).
     pump: Waker,
 }
@@ -104,8 +105,13 @@ struct State {
 }
 
 enum Item {
-    /// Received bytes, read up to the offset.
-    Data(RingBuf, usize),
+    /// `len` bytes received into buffer `bid` of the state's ring (claimed
+    /// from it), read up to `off`.
+    Data {
+        bid: u16,
+        len: u32,
+        off: u32,
+    },
     Err(io::Error),
     Eof,
 }
@@ -173,7 +179,7 @@ impl RingRecv {
     /// An idle receiver: nothing is armed until the first read.
     pub fn new() -> Self {
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
-            state: Mutex::new(State::default()),
+            state: SpinLock::new(State::default()),
             pump: Waker::from(Arc::new(Pump(weak.clone()))),
         });
         RingRecv { shared }
@@ -306,7 +312,7 @@ impl RingRecv {
         st.queue
             .iter()
             .map(|i| match i {
-                Item::Data(b, off) => b.len() - off,
+                Item::Data { len, off, .. } => (len - off) as usize,
                 _ => 0,
             })
             .sum()
@@ -372,7 +378,7 @@ impl RingRecv {
             }
             st.op = Some(MultiOp::new(RecvMulti::new(fd.clone(), ring.clone())));
             st.worker = ring.worker();
-            st.ring = Some(ring);
+            st.set_ring(ring);
             st.received_any = false;
             st.pump_armed = false;
             // The next turn pumps the op, which submits it.
@@ -410,7 +416,7 @@ impl State {
 
     /// One CQE of the multishot op.
     fn complete(&mut self, res: io::Result<u32>, flags: u32) {
-        let Some(ring) = self.ring.clone() else {
+        let Some(ring) = self.ring.as_ref() else {
             return;
         };
         let bid = cqueue::buffer_select(flags);
@@ -427,8 +433,12 @@ impl State {
                 let item = match bid {
                     // SAFETY: the bid comes from this CQE of an op that
                     // selects from `ring`, and each CQE is seen once.
-                    Some(bid) => match unsafe { ring.take(bid, n) } {
-                        Ok(buf) => Item::Data(buf, 0),
+                    Some(bid) => match unsafe { ring.claim(bid, n) } {
+                        Ok(()) => Item::Data {
+                            bid,
+                            len: n,
+                            off: 0,
+                        },
                         Err(e) => Item::Err(e),
                     },
                     None => Item::Err(io::Error::new(
@@ -465,14 +475,25 @@ impl State {
         let mut total = 0;
         while let Some(front) = self.queue.front_mut() {
             match front {
-                Item::Data(buf, off) => {
-                    let src = &buf[*off..];
+                Item::Data { bid, len, off } => {
+                    let Some(ring) = self.ring.as_ref() else {
+                        // Data items always belong to the state's ring
+                        // (`Drop for State` and the re-arm keep it so).
+                        self.queue.pop_front();
+                        continue;
+                    };
+                    // SAFETY: the item's buffer was claimed from this ring
+                    // by `complete` and is recycled only below, after the
+                    // slice's last use.
+                    let src = unsafe { &ring.bytes(*bid, *len)[*off as usize..] };
                     let n = copy(src);
                     let full = n < src.len();
-                    *off += n;
+                    // `n <= src.len() <= len`, a u32.
+                    *off += n as u32;
                     total += n;
-                    if *off == buf.len() {
+                    if *off == *len {
                         // Read to its end: back to the ring.
+                        ring.recycle(*bid);
                         self.queue.pop_front();
                     }
                     if full {
@@ -498,6 +519,25 @@ impl State {
         self.eof.then_some(Ok(0))
     }
 
+    /// Makes `ring` the one new chunks come from. Queued chunks belong to
+    /// the ring they were claimed from: a re-arm happens only once the
+    /// queue is empty, and should any chunk be left, it goes back to its
+    /// own ring here, so no buffer is ever recycled to the wrong ring.
+    fn set_ring(&mut self, ring: BufRing) {
+        if let Some(old) = self.ring.take() {
+            let stale = self.queue.len();
+            self.queue.retain(|item| match item {
+                Item::Data { bid, .. } => {
+                    old.recycle(*bid);
+                    false
+                }
+                _ => true,
+            });
+            debug_assert_eq!(stale, self.queue.len(), "re-armed with data queued");
+        }
+        self.ring = Some(ring);
+    }
+
     fn add_reader(&mut self, waker: &Waker) {
         if !self.readers.iter().any(|w| w.will_wake(waker)) {
             self.readers.push(waker.clone());
@@ -505,9 +545,22 @@ impl State {
     }
 }
 
+impl Drop for State {
+    fn drop(&mut self) {
+        // Chunks received and never read go back to the ring.
+        if let Some(ring) = &self.ring {
+            for item in &self.queue {
+                if let Item::Data { bid, .. } = item {
+                    ring.recycle(*bid);
+                }
+            }
+        }
+    }
+}
+
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> SpinGuard<'_, State> {
+        self.state.lock()
     }
 }
 
