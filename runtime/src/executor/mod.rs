@@ -158,11 +158,10 @@ impl Worker {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = self.shared.clone();
-        let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
-            move |m| Harness::new(future, m),
-            move |r| schedule(&shared, r),
-        );
+        let meta = meta.homed(self.shared.clone());
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(meta)
+            .spawn(move |m| Harness::new(future, m), schedule);
         self.start(runnable, task)
     }
 
@@ -172,7 +171,7 @@ impl Worker {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let shared = self.shared.clone();
+        let meta = meta.homed(self.shared.clone());
         // async-task requires a `!Send` future's Runnable to be run and
         // dropped only on the thread that spawned it. The schedule function
         // sends every Runnable of this task to this worker (its local queue on
@@ -180,12 +179,11 @@ impl Worker {
         // on this thread, runs or drops queued Runnables; at shutdown it drops
         // every task on this thread before it closes its remote queue.
         // SAFETY: hence Runnables stay on this thread; the schedule function is
-        // `Send + Sync + 'static` (an `Arc<Shared>`) and the future `'static`.
+        // `Send + Sync + 'static` (a plain fn) and the future `'static`.
         let (runnable, task) = unsafe {
-            async_task::Builder::new().metadata(meta).spawn_unchecked(
-                move |m| Harness::new(future, m),
-                move |r| schedule(&shared, r),
-            )
+            async_task::Builder::new()
+                .metadata(meta)
+                .spawn_unchecked(move |m| Harness::new(future, m), schedule)
         };
         self.start(runnable, task)
     }
@@ -404,29 +402,40 @@ where
     F::Output: Send + 'static,
 {
     target.metrics.counters.tasks_spawned.inc_shared();
-    let shared = target.clone();
-    let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
-        move |m| Harness::new(future, m),
-        move |r| schedule(&shared, r),
-    );
+    let meta = meta.homed(target.clone());
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(meta)
+        .spawn(move |m| Harness::new(future, m), schedule);
     let waker = runnable.waker();
     runnable.schedule();
     JoinHandle::new(task, waker)
 }
 
-/// The schedule function of every task on worker `shared`: the local run
-/// queue when called on the worker's own thread, the remote queue otherwise.
-fn schedule(shared: &Arc<Shared>, runnable: Runnable) {
+/// The schedule function of every worker task: its home worker's local
+/// run queue when called on that worker's thread, its remote queue
+/// otherwise. A plain fn (zero-sized): see [`TaskMeta::home`].
+fn schedule(runnable: Runnable) {
+    let Some(home) = runnable.metadata().home.as_ref() else {
+        // Every worker task is spawned with a home; dropping the Runnable
+        // would cancel the task, so it never gets here.
+        unreachable!("ringbolt: a worker task without a home worker");
+    };
+    let home_id = home.id;
     let mut runnable = Some(runnable);
     context::with_current(|w| {
-        if w.id == shared.id {
+        if w.id == home_id {
             if let Some(r) = runnable.take() {
                 w.run_queue.borrow_mut().push_back(r);
             }
         }
     });
     if let Some(r) = runnable {
-        shared.push(Remote::Task(r));
+        // The clone keeps the queue alive across the push, after which the
+        // task (and its metadata) may already run and finish elsewhere.
+        let home = r.metadata().home.clone();
+        if let Some(home) = home {
+            home.push(Remote::Task(r));
+        }
     }
 }
 
