@@ -335,6 +335,59 @@ fn peer_reset_returns_the_error_and_recycles_every_buffer() {
     });
 }
 
+#[test]
+fn buffers_given_back_on_another_thread_refill_a_dry_ring() {
+    ringbolt::run(async {
+        let ring = ring_or_note("dry_ring").map(|_| BufRing::install(4, 512).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+
+        // Fill every buffer of the ring with unread data.
+        let (client, server) = pair(&listener).await;
+        let (res, _) = client.write_all(vec![7u8; 4 * 512 + 100]).await;
+        res.unwrap();
+        server.readable().await.unwrap();
+        ringbolt::time::sleep(Duration::from_millis(20)).await;
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 4, "the ring is dry: {ring:?}");
+        }
+        // The stream, with its queued buffers, dies on another thread: the
+        // buffers go back through the ring's remote queue.
+        std::thread::spawn(move || drop(server)).join().unwrap();
+        drop(client);
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0, "counted as back: {ring:?}");
+        }
+
+        // A new connection reads through the same ring: its receive finds
+        // the ring dry (ENOBUFS) until the worker takes the buffers back.
+        let (client, server) = pair(&listener).await;
+        let data = payload(3000, 11);
+        let writer = ringbolt::spawn({
+            let data = data.clone();
+            async move {
+                let (res, _) = client.write_all(data).await;
+                res.unwrap();
+                client
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < data.len() {
+            let read = server.read(Vec::with_capacity(1024));
+            let (n, buf) = ringbolt::time::timeout(Duration::from_secs(5), read)
+                .await
+                .expect("the dry ring must be refilled by the returned buffers");
+            assert!(n.unwrap() > 0);
+            got.extend_from_slice(&buf);
+        }
+        assert_eq!(got, data);
+        drop(writer.await.unwrap());
+        if let Some(ring) = &ring {
+            assert_eq!(ring.in_use(), 0, "{ring:?}");
+            assert_eq!(ring.available(), 4);
+        }
+    });
+}
+
 /// RSS of this process, in bytes.
 fn rss() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

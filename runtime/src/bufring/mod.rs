@@ -33,11 +33,19 @@
 //! a [`RingBuf`] (a guard over the received bytes), and dropping the guard
 //! gives it back: the entry at `tail & mask` is written, then the new tail
 //! is published with a `Release` store (the kernel reads it with an
-//! acquire load). Recycling is under a lock, so a `RingBuf` may be dropped
-//! on any thread; a bitmap of the buffers we hold turns a double recycle
+//! acquire load). A bitmap of the buffers we hold turns a double recycle
 //! into a no-op. Buffers that CQEs carry with an error result (ENOBUFS
 //! never does, others may) and those of CQEs nobody collects (a receive
 //! orphaned by a dropped stream) are recycled the same way.
+//!
+//! The tail, the entries and the bitmap belong to the ring's worker:
+//! buffers are taken there (CQEs are reaped there) and, on that thread,
+//! given back with no lock and no atomic read-modify-write — on the
+//! request path of a server every locked instruction shows. A `RingBuf`
+//! (or a receiver's queue) dropped on any other thread puts its buffer on
+//! a mutex-protected list instead, which the worker drains into the ring
+//! at its next recycle or wait for a buffer; a receiver waiting for
+//! the dry ring is woken by either.
 //!
 //! # Lifetime of the memory
 //!
@@ -62,19 +70,18 @@
 //! counted by [`BufRing::enobufs_rearms`], so nothing is lost and nothing
 //! is duplicated.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::io;
 use std::ops::Deref;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use io_uring::types::BufRingEntry;
 
 use crate::executor::context;
-use crate::spin::{SpinGuard, SpinLock};
 
 /// Buffers in a ring created by [`BufRing::current`].
 pub const DEFAULT_ENTRIES: u16 = 256;
@@ -115,7 +122,18 @@ struct Inner {
     buf_size: u32,
     ring: Mapping,
     bufs: Mapping,
-    state: SpinLock<State>,
+    /// The tail and the held buffers: only ever touched on the owning
+    /// worker's thread (see [`Inner::owned`]), so with no atomic operation.
+    owned: UnsafeCell<Owned>,
+    /// Buffers given back on other threads, and receivers waiting for one.
+    remote: Mutex<Remote>,
+    /// `remote.bids` may hold buffers: the owner drains them (set and
+    /// cleared under the `remote` lock; read by the owner without it).
+    remote_pending: AtomicBool,
+    /// Someone waits in `remote.waiters` (same protocol).
+    waiting: AtomicBool,
+    /// `owned.held_count`, for other threads (written by the owner only).
+    held_mirror: AtomicUsize,
     enobufs: AtomicU64,
     rearms: AtomicU64,
     /// The kernel refused multishot receives (EINVAL before any data:
@@ -123,12 +141,20 @@ struct Inner {
     refused: AtomicBool,
 }
 
-struct State {
+/// The owner's side of the ring.
+struct Owned {
     /// Our tail: entries published to the kernel so far (wrapping).
     tail: u16,
     /// Buffers handed to us by CQEs and not yet recycled.
     held: Vec<bool>,
     held_count: usize,
+}
+
+/// What other threads hand to the owner.
+#[derive(Default)]
+struct Remote {
+    /// Buffers recycled on other threads, not yet back in the ring.
+    bids: Vec<u16>,
     /// Receivers waiting for a buffer to come back (after ENOBUFS).
     waiters: Vec<Waker>,
 }
@@ -170,12 +196,13 @@ impl Drop for Mapping {
     }
 }
 
-// SAFETY: the raw mappings are only written under `state`'s lock (ring
-// entries and tail) or through a `RingBuf`, which has exclusive use of its
-// buffer while the kernel does not own it; everything else is immutable or
-// atomic.
+// SAFETY: the ring entries and the tail are only written by the owning
+// worker's thread (through `owned`, which `Inner::owned` hands out only
+// there), a buffer only by the kernel or read through a holder that has
+// exclusive use of it while the kernel does not own it; everything else is
+// immutable, atomic or under the `remote` mutex.
 unsafe impl Send for Inner {}
-// SAFETY: as for `Send`: shared access is mediated by the lock and atomics.
+// SAFETY: as for `Send`.
 unsafe impl Sync for Inner {}
 
 /// The worker's ring, created on first use.
@@ -287,12 +314,15 @@ impl BufRing {
                 buf_size,
                 ring,
                 bufs,
-                state: SpinLock::new(State {
+                owned: UnsafeCell::new(Owned {
                     tail: 0,
                     held: vec![true; usize::from(entries)],
                     held_count: usize::from(entries),
-                    waiters: Vec::new(),
                 }),
+                remote: Mutex::new(Remote::default()),
+                remote_pending: AtomicBool::new(false),
+                waiting: AtomicBool::new(false),
+                held_mirror: AtomicUsize::new(usize::from(entries)),
                 enobufs: AtomicU64::new(0),
                 rearms: AtomicU64::new(0),
                 refused: AtomicBool::new(false),
@@ -333,7 +363,11 @@ impl BufRing {
     /// or held as [`RingBuf`]s). Buffers named by CQEs the worker has not
     /// processed yet are not counted.
     pub fn in_use(&self) -> usize {
-        self.inner.lock().held_count
+        let remote = self.inner.lock_remote();
+        self.inner
+            .held_mirror
+            .load(Ordering::Relaxed)
+            .saturating_sub(remote.bids.len())
     }
 
     /// Buffers in the ring, available to the kernel:
@@ -389,20 +423,31 @@ impl BufRing {
     ///
     /// As for [`BufRing::take`].
     pub(crate) unsafe fn claim(&self, bid: u16, len: u32) -> io::Result<()> {
-        if bid >= self.inner.entries || len > self.inner.buf_size {
+        let inner = &*self.inner;
+        if bid >= inner.entries || len > inner.buf_size {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("BufRing: CQE names buffer {bid} with {len} bytes"),
             ));
         }
-        let mut state = self.inner.lock();
-        if std::mem::replace(&mut state.held[usize::from(bid)], true) {
+        // CQEs are reaped on the ring's worker, so that is where a buffer
+        // is claimed.
+        // SAFETY: no other `owned` borrow is live: this function makes no
+        // call that takes one while it holds this one.
+        let Some(owned) = (unsafe { inner.owned() }) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "BufRing: buffers are taken on the ring's own worker",
+            ));
+        };
+        if std::mem::replace(&mut owned.held[usize::from(bid)], true) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("BufRing: buffer {bid} reported twice"),
             ));
         }
-        state.held_count += 1;
+        owned.held_count += 1;
+        inner.held_mirror.store(owned.held_count, Ordering::Relaxed);
         Ok(())
     }
 
@@ -426,61 +471,73 @@ impl BufRing {
     }
 
     /// Gives buffer `bid` back to the kernel (a CQE carried it but nobody
-    /// will read it: an error result, an orphaned op). A buffer not held
-    /// is left alone.
+    /// will read it: an error result, an orphaned op; or its reader is
+    /// done). A buffer not held is left alone. On the ring's worker the
+    /// buffer goes straight back into the ring; from any other thread it is
+    /// queued for the worker, which puts it back at its next recycle or
+    /// wait for a buffer.
     pub(crate) fn recycle(&self, bid: u16) {
-        if bid >= self.inner.entries {
+        let inner = &*self.inner;
+        if bid >= inner.entries {
             return;
         }
-        let waiters = {
-            let mut state = self.inner.lock();
-            if !std::mem::replace(&mut state.held[usize::from(bid)], false) {
-                return;
+        // SAFETY: no other `owned` borrow is live (none is taken below
+        // while this one is used).
+        match unsafe { inner.owned() } {
+            Some(owned) => {
+                inner.put_back(owned, bid);
+                if inner.remote_pending.load(Ordering::Relaxed) {
+                    inner.drain_remote(owned);
+                }
+                inner.held_mirror.store(owned.held_count, Ordering::Relaxed);
+                if inner.waiting.load(Ordering::Relaxed) {
+                    inner.wake_waiters();
+                }
             }
-            state.held_count -= 1;
-            let base = self.inner.ring.ptr.as_ptr().cast::<RawEntry>();
-            let mask = self.inner.entries - 1;
-            let slot = usize::from(state.tail & mask);
-            let addr = self.inner.bufs.ptr.as_ptr() as u64
-                + u64::from(bid) * u64::from(self.inner.buf_size);
-            // `slot` < entries, inside the ring mapping. Only addr, len and
-            // bid are written, through raw pointers: entry 0's `resv` is the
-            // tail, which the kernel reads concurrently.
-            // SAFETY: the slot at the tail is outside the kernel's head..tail
-            // window until the tail store below; the lock keeps other recyclers out.
-            unsafe {
-                let e = base.add(slot);
-                std::ptr::addr_of_mut!((*e).addr).write(addr);
-                std::ptr::addr_of_mut!((*e).len).write(self.inner.buf_size);
-                std::ptr::addr_of_mut!((*e).bid).write(bid);
+            None => {
+                let waiters = {
+                    let mut remote = inner.lock_remote();
+                    remote.bids.push(bid);
+                    inner.remote_pending.store(true, Ordering::Relaxed);
+                    inner.waiting.store(false, Ordering::Relaxed);
+                    std::mem::take(&mut remote.waiters)
+                };
+                // The woken receivers run on the owner, which drains.
+                for w in waiters {
+                    w.wake();
+                }
             }
-            state.tail = state.tail.wrapping_add(1);
-            // The ring base is page-aligned and valid (see above); `tail` gives
-            // the address of entry 0's `resv` field, a u16 at offset 14.
-            let entry0 = base.cast::<BufRingEntry>();
-            // SAFETY: that u16 is 2-byte aligned; only this store (under the
-            // lock) writes it and the kernel reads it atomically.
-            let tail = unsafe { &*BufRingEntry::tail(entry0).cast::<AtomicU16>() };
-            // Release: the entry written above is visible to the kernel's
-            // acquire load of the tail.
-            tail.store(state.tail, Ordering::Release);
-            std::mem::take(&mut state.waiters)
-        };
-        for w in waiters {
-            w.wake();
         }
     }
 
     /// Ready when at least one buffer is in the ring; else `cx` is woken
-    /// when one comes back.
+    /// when one comes back. Only the ring's worker can tell (the ring is
+    /// consumed there); elsewhere this is always ready.
     pub fn poll_available(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.inner.lock();
-        if state.held_count < usize::from(self.inner.entries) {
+        let inner = &*self.inner;
+        // SAFETY: no other `owned` borrow is live (none is taken below
+        // while this one is used).
+        let Some(owned) = (unsafe { inner.owned() }) else {
+            return Poll::Ready(());
+        };
+        let mut remote = inner.lock_remote();
+        if !remote.bids.is_empty() {
+            for bid in std::mem::take(&mut remote.bids) {
+                inner.put_back(owned, bid);
+            }
+            inner.remote_pending.store(false, Ordering::Relaxed);
+            inner.held_mirror.store(owned.held_count, Ordering::Relaxed);
+        }
+        if owned.held_count < usize::from(inner.entries) {
             return Poll::Ready(());
         }
-        if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            state.waiters.push(cx.waker().clone());
+        // Registered under the lock a remote recycle takes, so its wake
+        // cannot be missed; a local recycle sees `waiting` (set on this
+        // very thread) and wakes.
+        if !remote.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            remote.waiters.push(cx.waker().clone());
         }
+        inner.waiting.store(true, Ordering::Relaxed);
         Poll::Pending
     }
 
@@ -519,8 +576,87 @@ fn unsupported() -> io::Error {
 }
 
 impl Inner {
-    fn lock(&self) -> SpinGuard<'_, State> {
-        self.state.lock()
+    /// The owner's state, when called on the ring's worker; `None` on any
+    /// other thread.
+    ///
+    /// # Safety
+    ///
+    /// The caller must not hold another borrow from this function (the
+    /// `&mut` is unique only if each caller finishes with it before the
+    /// next call, which holds since the owner is a single thread and no
+    /// caller re-enters while holding it).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn owned(&self) -> Option<&mut Owned> {
+        if context::current_id() != Some(self.worker) {
+            return None;
+        }
+        // SAFETY: worker ids are unique and a worker is current only on the
+        // one thread it belongs to, so only that thread gets here; the
+        // caller guarantees no other borrow is live.
+        Some(unsafe { &mut *self.owned.get() })
+    }
+
+    /// Writes buffer `bid` at the tail and publishes it to the kernel,
+    /// unless it is not held (a second recycle of it is a no-op).
+    fn put_back(&self, owned: &mut Owned, bid: u16) {
+        if !std::mem::replace(&mut owned.held[usize::from(bid)], false) {
+            return;
+        }
+        owned.held_count -= 1;
+        let base = self.ring.ptr.as_ptr().cast::<RawEntry>();
+        let mask = self.entries - 1;
+        let slot = usize::from(owned.tail & mask);
+        let addr = self.bufs.ptr.as_ptr() as u64 + u64::from(bid) * u64::from(self.buf_size);
+        // `slot` < entries, inside the ring mapping. Only addr, len and
+        // bid are written, through raw pointers: entry 0's `resv` is the
+        // tail, which the kernel reads concurrently.
+        // SAFETY: the slot at the tail is outside the kernel's head..tail
+        // window until the tail store below; only the owner (this thread,
+        // holding `owned`) writes entries.
+        unsafe {
+            let e = base.add(slot);
+            std::ptr::addr_of_mut!((*e).addr).write(addr);
+            std::ptr::addr_of_mut!((*e).len).write(self.buf_size);
+            std::ptr::addr_of_mut!((*e).bid).write(bid);
+        }
+        owned.tail = owned.tail.wrapping_add(1);
+        // The ring base is page-aligned and valid (see above); `tail` gives
+        // the address of entry 0's `resv` field, a u16 at offset 14.
+        let entry0 = base.cast::<BufRingEntry>();
+        // SAFETY: that u16 is 2-byte aligned; only the owner writes it and
+        // the kernel reads it atomically.
+        let tail = unsafe { &*BufRingEntry::tail(entry0).cast::<AtomicU16>() };
+        // Release: the entry written above is visible to the kernel's
+        // acquire load of the tail.
+        tail.store(owned.tail, Ordering::Release);
+    }
+
+    /// Puts the buffers recycled on other threads back into the ring.
+    fn drain_remote(&self, owned: &mut Owned) {
+        let bids = {
+            let mut remote = self.lock_remote();
+            self.remote_pending.store(false, Ordering::Relaxed);
+            std::mem::take(&mut remote.bids)
+        };
+        for bid in bids {
+            self.put_back(owned, bid);
+        }
+    }
+
+    /// Wakes the receivers waiting for a buffer (one is back).
+    fn wake_waiters(&self) {
+        let waiters = {
+            let mut remote = self.lock_remote();
+            self.waiting.store(false, Ordering::Relaxed);
+            std::mem::take(&mut remote.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+
+    fn lock_remote(&self) -> MutexGuard<'_, Remote> {
+        self.remote.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
