@@ -103,6 +103,12 @@ pub(crate) struct Driver {
     /// Wakers collected by a reap done inside a push (SQ full); woken by
     /// the loop once the driver is no longer borrowed.
     pending_wakers: Vec<Waker>,
+    /// Wakers taken from multishot ops by reaps, with the op's key: the
+    /// loop wakes each by reference and hands it back (`return_waker`), so
+    /// the op's next wait finds it in place and clones nothing (on a task
+    /// waker, a clone and a wake by value are two atomic operations, a wake
+    /// by reference one).
+    lent: Vec<(usize, Waker)>,
     /// Data of orphaned ops that completed; dropped outside the borrow.
     finished_orphans: Vec<Box<dyn Orphan>>,
     /// The worker's metrics (counters and sampled op latencies).
@@ -157,6 +163,7 @@ impl Driver {
             timeout_armed: None,
             timeout_ts: Box::new(types::Timespec::new()),
             pending_wakers: Vec::new(),
+            lent: Vec::new(),
             finished_orphans: Vec::new(),
             metrics,
             op_meta: Vec::new(),
@@ -418,7 +425,7 @@ impl Driver {
                 results.push_back((res, flags));
                 *done = !more;
                 if let Some(w) = waker.take() {
-                    wakers.push(w);
+                    self.lent.push((key, w));
                 }
             }
             Lifecycle::Orphaned(data) => {
@@ -485,6 +492,27 @@ impl Driver {
                 Poll::Pending
             }
             _ => Poll::Ready(None),
+        }
+    }
+
+    /// Moves the multishot wakers lent out by reaps into `out`: the caller
+    /// wakes each by reference, outside the driver borrow, then gives it
+    /// back with [`Driver::return_waker`].
+    pub(crate) fn take_lent(&mut self, out: &mut Vec<(usize, Waker)>) {
+        out.append(&mut self.lent);
+    }
+
+    /// Puts a lent waker back into multishot op `key`, unless the op has
+    /// meanwhile ended or registered another waker (then it is dropped).
+    /// Only a multishot slot without a waker takes it: a slot whose key was
+    /// reused since the reap belongs to an op submitted after it, which
+    /// always has its own waker.
+    pub(crate) fn return_waker(&mut self, key: usize, lent: Waker) {
+        if let Some(Lifecycle::Multishot {
+            waker: slot @ None, ..
+        }) = self.ops.get_mut(key)
+        {
+            *slot = Some(lent);
         }
     }
 

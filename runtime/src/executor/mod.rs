@@ -82,6 +82,7 @@ pub(crate) struct Worker {
     pub(crate) metrics: Arc<WorkerMetrics>,
     /// Scratch space reused by every tick.
     wakers: RefCell<Vec<Waker>>,
+    lent: RefCell<Vec<(usize, Waker)>>,
     remote: RefCell<Vec<Remote>>,
 }
 
@@ -128,6 +129,7 @@ impl Worker {
             placement,
             metrics,
             wakers: RefCell::new(Vec::new()),
+            lent: RefCell::new(Vec::new()),
             remote: RefCell::new(Vec::new()),
         })
     }
@@ -267,6 +269,7 @@ impl Worker {
         }
 
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        let mut lent = std::mem::take(&mut *self.lent.borrow_mut());
         let remote_wake = match &self.io {
             Io::Uring(ring) => {
                 let (reaped, orphans) = {
@@ -276,6 +279,7 @@ impl Worker {
                         panic!("ringbolt: io_uring_enter failed: {e}");
                     }
                     let reaped = driver.reap(&mut wakers);
+                    driver.take_lent(&mut lent);
                     (reaped, driver.take_finished_orphans())
                 };
                 drop(orphans);
@@ -298,6 +302,16 @@ impl Worker {
         for waker in wakers.drain(..) {
             waker.wake();
         }
+        if let Some(ring) = self.ring() {
+            for (key, waker) in lent.drain(..) {
+                waker.wake_by_ref();
+                // Woken outside the borrow (a waker may poll the driver).
+                if let Ok(mut driver) = ring.try_borrow_mut() {
+                    driver.return_waker(key, waker);
+                }
+            }
+        }
+        *self.lent.borrow_mut() = lent;
         self.fire_timers(&mut wakers);
         *self.wakers.borrow_mut() = wakers;
     }
