@@ -388,6 +388,45 @@ fn buffers_given_back_on_another_thread_refill_a_dry_ring() {
     });
 }
 
+#[test]
+fn a_default_ring_that_runs_dry_grows() {
+    ringbolt::run(async {
+        // The worker's own ring, sized by the runtime.
+        let Some(first) = ring_or_note("grows") else {
+            return;
+        };
+        assert_eq!(first.entries(), ringbolt_runtime::bufring::DEFAULT_ENTRIES);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let conns = usize::from(first.entries()) + 64;
+        let mut pairs = Vec::new();
+        for i in 0..conns {
+            let (client, server) = pair(&listener).await;
+            let (res, _) = client.write_all(payload(100, i as u64)).await;
+            res.unwrap();
+            pairs.push((client, server));
+        }
+        // Every receive is armed in the same loop iteration, with data
+        // already waiting: more connections than buffers, so some end with
+        // ENOBUFS and re-arm on the grown ring.
+        let ready = ringbolt::join_all(pairs.iter().map(|(_, server)| server.readable())).await;
+        assert!(ready.iter().all(|r| r.is_ok()));
+        for (i, (_, server)) in pairs.iter().enumerate() {
+            let mut got = Vec::new();
+            while got.len() < 100 {
+                let (n, buf) = server.read(Vec::with_capacity(100 - got.len())).await;
+                assert!(n.unwrap() > 0);
+                got.extend_from_slice(&buf);
+            }
+            assert_eq!(got, payload(100, i as u64), "connection {i}");
+        }
+        assert!(first.enobufs() > 0, "the first ring ran dry: {first:?}");
+        let now = BufRing::current().unwrap();
+        assert!(!now.ptr_eq(&first));
+        assert_eq!(now.entries(), first.entries() * 2, "{now:?}");
+        assert_eq!(first.in_use(), 0, "{first:?}");
+    });
+}
+
 /// RSS of this process, in bytes.
 fn rss() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

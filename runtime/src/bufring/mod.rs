@@ -69,6 +69,16 @@
 //! receiver re-arms once a buffer is back ([`BufRing::poll_available`]),
 //! counted by [`BufRing::enobufs_rearms`], so nothing is lost and nothing
 //! is duplicated.
+//!
+//! A ring the runtime sized itself (the one [`BufRing::current`] creates)
+//! also grows: once it has run dry, the next receive armed on the worker
+//! installs a ring twice as large (up to [`MAX_AUTO_ENTRIES`] buffers) and
+//! makes it current. With DEFER_TASKRUN the kernel fills a buffer for every
+//! connection that received in one `io_uring_enter`, so a server with more
+//! busy connections than buffers would otherwise end and re-arm receives
+//! on every loop iteration. Receives still armed on the old ring move over
+//! as they re-arm, and the old ring is freed with its last user. A ring
+//! made with [`BufRing::install`] keeps the size it was given.
 
 use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
@@ -87,6 +97,9 @@ use crate::executor::context;
 pub const DEFAULT_ENTRIES: u16 = 256;
 /// Bytes per buffer of a ring created by [`BufRing::current`].
 pub const DEFAULT_BUF_SIZE: u32 = 16 * 1024;
+/// The most buffers a ring created by [`BufRing::current`] grows to when
+/// it runs dry (see the module docs).
+pub const MAX_AUTO_ENTRIES: u16 = 2048;
 
 /// The next buffer-group id to try; ids are never reused in a process, so
 /// a group left registered (see the module docs) is never named again.
@@ -139,6 +152,11 @@ struct Inner {
     /// The kernel refused multishot receives (EINVAL before any data:
     /// kernels before 6.0); receivers use plain receives then.
     refused: AtomicBool,
+    /// Sized by the runtime (made by `current`), not by the user: it is
+    /// replaced by one twice as large when it runs dry.
+    auto: bool,
+    /// It ran dry: the next `current` installs a larger ring.
+    grow: AtomicBool,
 }
 
 /// The owner's side of the ring.
@@ -235,10 +253,17 @@ impl BufRing {
             })
             .ok()?;
         let ring = match found {
+            Some(Some(r)) if r.inner.grow.swap(false, Ordering::Relaxed) => {
+                // Ran dry: receives re-armed from now on use a ring twice
+                // as large; those still on the old one move over as they
+                // re-arm, and the old ring goes with its last user.
+                let entries = r.inner.entries.saturating_mul(2).min(MAX_AUTO_ENTRIES);
+                Some(Self::install_as(entries, r.inner.buf_size, true).unwrap_or(r))
+            }
             Some(r) => r,
             None => {
                 let made = if usable_here() {
-                    BufRing::install(DEFAULT_ENTRIES, DEFAULT_BUF_SIZE).ok()
+                    Self::install_as(DEFAULT_ENTRIES, DEFAULT_BUF_SIZE, true).ok()
                 } else {
                     None
                 };
@@ -269,6 +294,12 @@ impl BufRing {
     /// - `Unsupported` outside a runtime or under the thread-pool driver.
     /// - The kernel's error for the registration (`EINVAL` before 5.19).
     pub fn install(entries: u16, buf_size: u32) -> io::Result<BufRing> {
+        Self::install_as(entries, buf_size, false)
+    }
+
+    /// [`BufRing::install`]; `auto`: a ring sized by the runtime, which
+    /// grows when it runs dry.
+    fn install_as(entries: u16, buf_size: u32, auto: bool) -> io::Result<BufRing> {
         if !entries.is_power_of_two() || entries > 32768 || buf_size == 0 || buf_size > 1 << 30 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -326,6 +357,8 @@ impl BufRing {
                 enobufs: AtomicU64::new(0),
                 rearms: AtomicU64::new(0),
                 refused: AtomicBool::new(false),
+                auto,
+                grow: AtomicBool::new(false),
             }),
         };
         // Every buffer starts out held by us; hand them all to the kernel.
@@ -543,7 +576,11 @@ impl BufRing {
 
     /// Counts a receive that ended with `ENOBUFS`.
     pub(crate) fn note_enobufs(&self) {
-        self.inner.enobufs.fetch_add(1, Ordering::Relaxed);
+        let inner = &self.inner;
+        inner.enobufs.fetch_add(1, Ordering::Relaxed);
+        if inner.auto && inner.entries < MAX_AUTO_ENTRIES {
+            inner.grow.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Counts a re-arm after `ENOBUFS`.
