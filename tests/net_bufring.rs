@@ -427,6 +427,52 @@ fn a_default_ring_that_runs_dry_grows() {
     });
 }
 
+#[test]
+fn buffers_of_uncollected_completions_go_back_to_the_kernel() {
+    ringbolt::run(async {
+        let Some(ring) = ring_or_note("uncollected").map(|_| BufRing::install(4, 512).unwrap())
+        else {
+            return;
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+
+        // Receives complete into ring buffers while nobody pumps the
+        // stream's op (its reader sleeps); then the stream is dropped with
+        // those completions uncollected in the driver.
+        let (client, server) = pair(&listener).await;
+        let (res, _) = client.write_all(vec![1u8; 100]).await;
+        res.unwrap();
+        server.readable().await.unwrap();
+        let (res, _) = client.write_all(vec![2u8; 3 * 512]).await;
+        res.unwrap();
+        ringbolt::time::sleep(Duration::from_millis(20)).await;
+        drop(server);
+        drop(client);
+        ringbolt::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(ring.in_use(), 0, "{ring:?}");
+
+        // Every buffer must be the kernel's again: a fresh connection fills
+        // all four at once, with no ENOBUFS, and reads everything back.
+        let dry_before = ring.enobufs();
+        let (client, server) = pair(&listener).await;
+        let data = payload(4 * 512, 5);
+        let (res, _) = client.write_all(data.clone()).await;
+        res.unwrap();
+        let mut got = Vec::new();
+        while got.len() < data.len() {
+            let read = server.read(Vec::with_capacity(4096));
+            let (n, buf) = ringbolt::time::timeout(Duration::from_secs(5), read)
+                .await
+                .expect("a ring missing buffers re-arms into ENOBUFS forever");
+            assert!(n.unwrap() > 0);
+            got.extend_from_slice(&buf);
+        }
+        assert_eq!(got, data);
+        assert_eq!(ring.enobufs(), dry_before, "the ring ran dry: {ring:?}");
+        assert_eq!(ring.available(), 4);
+    });
+}
+
 /// RSS of this process, in bytes.
 fn rss() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

@@ -1,19 +1,23 @@
 //! [`SpinLock`]: a lock for state that is almost always taken by one
 //! thread at a time, for a few hundred nanoseconds.
 //!
-//! The per-request state of a socket (its receive queue, the worker's
-//! buffer ring) is shared so that streams stay `Send + Sync`, but in a
-//! server it is only ever touched by the worker that owns the connection.
+//! The per-request state of a socket (its receive queue) is shared so that
+//! streams stay `Send + Sync`, but in a server it is only ever touched by
+//! the worker that owns the connection.
 //! On this path every locked instruction counts: a `std::sync::Mutex`
 //! costs two (a compare-exchange to lock, a swap to unlock, since it must
 //! learn whether a sleeper waits); this lock costs one, the compare-exchange,
 //! and unlocks with a plain release store. The price is that a contended
 //! acquirer spins and then yields its time slice instead of sleeping, which
-//! is the right trade only for short critical sections that never block
-//! and rarely meet: callers must not wait for I/O, take another lock that
-//! can be held long, or wake arbitrary wakers while holding it.
+//! is the right trade only for critical sections that are short in the
+//! common case and rarely meet. A receiver's section may make a syscall
+//! now and then (submitting, registering a new buffer ring) and give a
+//! buffer back, which can wake a task waiting for one; a waker that polled
+//! the same receiver inline would spin here, as it would deadlock on a
+//! mutex.
 
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -53,7 +57,10 @@ impl<T> SpinLock<T> {
         {
             self.lock_contended();
         }
-        SpinGuard { lock: self }
+        SpinGuard {
+            lock: self,
+            _access: PhantomData,
+        }
     }
 
     #[cold]
@@ -89,6 +96,9 @@ impl<T: Default> Default for SpinLock<T> {
 /// Access to a [`SpinLock`]'s value; unlocks when dropped.
 pub(crate) struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
+    /// Makes the guard `Sync` only for `T: Sync` (shared guards hand out
+    /// `&T` on several threads), as `MutexGuard` is.
+    _access: PhantomData<&'a mut T>,
 }
 
 impl<T> Deref for SpinGuard<'_, T> {

@@ -258,7 +258,15 @@ impl BufRing {
                 // as large; those still on the old one move over as they
                 // re-arm, and the old ring goes with its last user.
                 let entries = r.inner.entries.saturating_mul(2).min(MAX_AUTO_ENTRIES);
-                Some(Self::install_as(entries, r.inner.buf_size, true).unwrap_or(r))
+                match Self::install_as(entries, r.inner.buf_size, true) {
+                    Ok(grown) => {
+                        // Receivers waiting for a buffer of the old ring
+                        // re-arm on the new one.
+                        r.inner.wake_waiters();
+                        Some(grown)
+                    }
+                    Err(_) => Some(r),
+                }
             }
             Some(r) => r,
             None => {
@@ -431,7 +439,8 @@ impl BufRing {
     /// # Errors
     ///
     /// `InvalidData` if `bid` or `len` is out of range, or the buffer is
-    /// held already (it is not recycled then).
+    /// held already (it is not recycled then); `InvalidInput` when called
+    /// on another thread than the ring's worker (where its CQEs are).
     pub unsafe fn take(&self, bid: u16, len: u32) -> io::Result<RingBuf> {
         // SAFETY: forwarded from this function's contract.
         unsafe { self.claim(bid, len) }?;
@@ -540,6 +549,26 @@ impl BufRing {
                     w.wake();
                 }
             }
+        }
+    }
+
+    /// Gives back buffer `bid` of a CQE whose bytes nobody will read (an
+    /// end of stream or error that carried a buffer, a completion of an op
+    /// orphaned before it was collected). The kernel took the buffer out of
+    /// the ring when it posted the CQE, but nobody claimed it, so it is
+    /// claimed here and recycled at once. Call it on the ring's worker
+    /// (where CQEs are reaped); elsewhere the buffer cannot be claimed and
+    /// stays out of the ring.
+    ///
+    /// # Safety
+    ///
+    /// As for [`BufRing::take`]: `bid` comes from a CQE of an op that
+    /// selected from this ring, and that CQE's buffer was not taken yet.
+    pub(crate) unsafe fn give_back(&self, bid: u16) {
+        // SAFETY: forwarded from this function's contract; 0 bytes are
+        // always within the buffer.
+        if unsafe { self.claim(bid, 0) }.is_ok() {
+            self.recycle(bid);
         }
     }
 

@@ -495,6 +495,12 @@ impl Driver {
         }
     }
 
+    /// Whether a reap inside a push (SQ full) left wakers to wake: the loop
+    /// must not block in the ring before waking them.
+    pub(crate) fn has_deferred_wakes(&self) -> bool {
+        !self.pending_wakers.is_empty() || !self.lent.is_empty()
+    }
+
     /// Moves the multishot wakers lent out by reaps into `out`: the caller
     /// wakes each by reference, outside the driver borrow, then gives it
     /// back with [`Driver::return_waker`].
@@ -504,9 +510,11 @@ impl Driver {
 
     /// Puts a lent waker back into multishot op `key`, unless the op has
     /// meanwhile ended or registered another waker (then it is dropped).
-    /// Only a multishot slot without a waker takes it: a slot whose key was
-    /// reused since the reap belongs to an op submitted after it, which
-    /// always has its own waker.
+    /// Only a multishot slot without a waker takes it. Should the key have
+    /// been reused meanwhile by an op whose own waker is lent out in the
+    /// same batch, that op gets this waker: harmless, since its next
+    /// pending poll replaces a waker that does not `will_wake`, and its own
+    /// waker is woken from the same batch (at worst one spurious wake).
     pub(crate) fn return_waker(&mut self, key: usize, lent: Waker) {
         if let Some(Lifecycle::Multishot {
             waker: slot @ None, ..

@@ -274,6 +274,7 @@ impl Worker {
             Io::Uring(ring) => {
                 let (reaped, orphans) = {
                     let mut driver = ring.borrow_mut();
+                    let wait = wait && !driver.has_deferred_wakes();
                     if let Err(e) = driver.enter(wait, timeout) {
                         // Only a broken ring gets here (EBADF, EFAULT...).
                         panic!("ringbolt: io_uring_enter failed: {e}");
@@ -405,7 +406,7 @@ impl Worker {
 }
 
 /// Spawns a `Send` future onto worker `target` from any thread: the task is
-/// created with `target`'s schedule function and queued there.
+/// created with `target` as its home worker and queued there.
 pub(crate) fn spawn_onto<F>(
     target: &Arc<Shared>,
     future: F,

@@ -59,7 +59,9 @@ unsafe impl OpCode for RecvMulti {
 
     fn orphan_completed(&mut self, _res: i32, flags: u32) {
         if let Some(bid) = cqueue::buffer_select(flags) {
-            self.ring.recycle(bid);
+            // SAFETY: the bid comes from a CQE of this op, which selects
+            // from `self.ring`; the driver hands each CQE over once.
+            unsafe { self.ring.give_back(bid) };
         }
     }
 }

@@ -6,8 +6,9 @@
 //! The first read arms a multishot receive ([`RecvMulti`]) on the ring of
 //! the worker it runs on, selecting from that worker's
 //! [`BufRing`](crate::bufring::BufRing). From then on every chunk the
-//! kernel receives lands in a ring buffer and is queued here as a
-//! [`RingBuf`] (with its read offset); a read copies queued bytes into the
+//! kernel receives lands in a ring buffer and is queued here by its
+//! buffer id (claimed from the ring, with its length and read offset); a
+//! read copies queued bytes into the
 //! caller's buffer (as many as fit, from as many chunks as are queued) and
 //! gives a buffer back to the ring as soon as it is read to its end. What
 //! does not fit stays queued for the next read: nothing is lost or
@@ -26,7 +27,8 @@
 //! the new CQEs into the queue and wakes every waiting reader, wherever it
 //! runs. A reader on another worker queues its waker and wakes the pump,
 //! which then runs on the op's worker (through that worker's remote queue)
-//! and registers itself with the op. The state sits behind a mutex. The op
+//! and registers itself with the op. The state sits behind a spin lock
+//! (`crate::spin`: one atomic operation per read on the usual path). The op
 //! is re-armed by the next read that finds the queue empty and the op
 //! ended — on that read's worker, so a stream handed to a task on another
 //! worker follows it once the old op has ended.
@@ -424,7 +426,9 @@ impl State {
         match res {
             Ok(0) => {
                 if let Some(bid) = bid {
-                    ring.recycle(bid);
+                    // SAFETY: the bid comes from this CQE of an op that
+                    // selects from `ring`, and each CQE is seen once.
+                    unsafe { ring.give_back(bid) };
                 }
                 self.queue.push_back(Item::Eof);
             }
@@ -450,7 +454,8 @@ impl State {
             }
             Err(e) => {
                 if let Some(bid) = bid {
-                    ring.recycle(bid);
+                    // SAFETY: as above.
+                    unsafe { ring.give_back(bid) };
                 }
                 match e.raw_os_error() {
                     Some(libc::ENOBUFS) => {
