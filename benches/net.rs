@@ -69,6 +69,10 @@
 //! ```text
 //! cargo bench --bench net -- --ab ringbolt,tokio-current-thread --filter echo-64b --connections 64 --duration 20
 //! ```
+//!
+//! For experiments, `RINGBOLT_NET_BUFRING=ENTRIES,SIZE` in the environment
+//! makes the ringbolt servers install a buffer ring of that geometry on
+//! each worker instead of the runtime's default (which grows when dry).
 
 #[path = "net/ab.rs"]
 mod ab;

@@ -164,10 +164,10 @@ impl EchoLoad {
             .map_err(|e| io::Error::new(e.kind(), format!("register {total} files: {e}")))?;
         let buf_entries = (total * 4).next_power_of_two().clamp(64, 32768) as u16;
         let bufs = BufRing::new(buf_entries, RECV_BUF)?;
-        // SAFETY: the ring mapping is page-aligned, holds `buf_entries`
-        // entries and outlives the registration: `EchoLoad` drops it after
-        // the io_uring (which unregisters it) or leaks it if receives may
-        // still be armed.
+        // `EchoLoad` drops the buffers after the io_uring (which unregisters
+        // them), or leaks them if receives may still be armed.
+        // SAFETY: the mapping is page-aligned, holds `buf_entries` entries
+        // and outlives the registration (see above).
         unsafe { bufs.register(&ring, BGID)? };
         let now = Instant::now();
         let conns = groups

@@ -29,10 +29,10 @@
 //! # Ownership of a buffer
 //!
 //! A buffer is the kernel's while it sits between the kernel's head and our
-//! tail. A CQE that names it hands it to us: [`BufRing::take`] wraps it in
-//! a [`RingBuf`] (a guard over the received bytes), and dropping the guard
-//! gives it back: the entry at `tail & mask` is written, then the new tail
-//! is published with a `Release` store (the kernel reads it with an
+//! tail. A CQE that names it hands it to us: the receiver claims it
+//! (`BufRing::claim`, which marks it held), reads it in place, and gives it
+//! back once read to its end (`BufRing::recycle`): the entry at
+//! `tail & mask` is written, then the new tail is published with a `Release` store (the kernel reads it with an
 //! acquire load). A bitmap of the buffers we hold turns a double recycle
 //! into a no-op. Buffers that CQEs carry with an error result (ENOBUFS
 //! never does, others may) and those of CQEs nobody collects (a receive
@@ -41,8 +41,8 @@
 //! The tail, the entries and the bitmap belong to the ring's worker:
 //! buffers are taken there (CQEs are reaped there) and, on that thread,
 //! given back with no lock and no atomic read-modify-write — on the
-//! request path of a server every locked instruction shows. A `RingBuf`
-//! (or a receiver's queue) dropped on any other thread puts its buffer on
+//! request path of a server every locked instruction shows. A receiver's
+//! queue dropped on any other thread puts its buffers on
 //! a mutex-protected list instead, which the worker drains into the ring
 //! at its next recycle or wait for a buffer; a receiver waiting for
 //! the dry ring is woken by either.
@@ -52,7 +52,7 @@
 //! The memory is freed when the last handle goes: the worker's registry
 //! entry, every receive op that selects from the ring (each holds a
 //! [`BufRing`] until its last CQE, also when orphaned in the driver), and
-//! every [`RingBuf`]. So no op that may still write into a buffer exists
+//! every receiver holding buffers of it. So no op that may still write into a buffer exists
 //! when it is freed. Before freeing, the ring is unregistered when this
 //! runs on its worker with the driver free; otherwise (thread exit, another
 //! thread) the group stays registered until the ring closes, which is
@@ -83,7 +83,6 @@
 use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::io;
-use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -400,8 +399,8 @@ impl BufRing {
         self.inner.worker
     }
 
-    /// Buffers received into and not yet given back (queued in receivers
-    /// or held as [`RingBuf`]s). Buffers named by CQEs the worker has not
+    /// Buffers received into and not yet given back (queued in
+    /// receivers). Buffers named by CQEs the worker has not
     /// processed yet are not counted.
     pub fn in_use(&self) -> usize {
         let remote = self.inner.lock_remote();
@@ -427,43 +426,22 @@ impl BufRing {
         self.inner.rearms.load(Ordering::Relaxed)
     }
 
-    /// Takes buffer `bid`, which a CQE reported holding `len` received
-    /// bytes.
+    /// Marks buffer `bid`, which a CQE reported holding `len` received
+    /// bytes, as ours: the caller reads it with [`BufRing::bytes`] and gives
+    /// it back with [`BufRing::recycle`], holding a handle to the ring
+    /// meanwhile (a receiver's queue does this for its chunks).
     ///
     /// # Safety
     ///
     /// `bid` must come from the flags of a CQE of an op that selected from
     /// this ring (`cqueue::buffer_select`), and that CQE's buffer must not
-    /// have been taken already: the kernel must be done with the buffer.
+    /// have been claimed already: the kernel must be done with the buffer.
     ///
     /// # Errors
     ///
     /// `InvalidData` if `bid` or `len` is out of range, or the buffer is
     /// held already (it is not recycled then); `InvalidInput` when called
     /// on another thread than the ring's worker (where its CQEs are).
-    pub unsafe fn take(&self, bid: u16, len: u32) -> io::Result<RingBuf> {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { self.claim(bid, len) }?;
-        Ok(RingBuf {
-            ring: self.clone(),
-            bid,
-            len,
-        })
-    }
-
-    /// Marks buffer `bid` (holding `len` received bytes) as ours, without
-    /// wrapping it: the caller reads it with [`BufRing::bytes`] and gives
-    /// it back with [`BufRing::recycle`], keeping a handle to the ring
-    /// meanwhile (a receiver's queue does this for its chunks, which saves
-    /// a reference count per chunk).
-    ///
-    /// # Safety
-    ///
-    /// As for [`BufRing::take`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`BufRing::take`].
     pub(crate) unsafe fn claim(&self, bid: u16, len: u32) -> io::Result<()> {
         let inner = &*self.inner;
         if bid >= inner.entries || len > inner.buf_size {
@@ -505,10 +483,10 @@ impl BufRing {
         let inner = &self.inner;
         debug_assert!(bid < inner.entries && len <= inner.buf_size);
         let off = usize::from(bid) * inner.buf_size as usize;
-        // SAFETY: `claim` checked `bid < entries` and `len <= buf_size`, so
-        // the range lies in the buffer mapping, which lives as long as
-        // `self`; the caller holds the buffer, so the kernel does not write
-        // it while the slice lives.
+        // `claim` checked `bid < entries` and `len <= buf_size`, and the
+        // mapping lives as long as `self`.
+        // SAFETY: the range lies in the buffer mapping; the caller holds the
+        // buffer, so the kernel does not write it while the slice lives.
         unsafe { std::slice::from_raw_parts(inner.bufs.ptr.as_ptr().add(off), len as usize) }
     }
 
@@ -562,7 +540,7 @@ impl BufRing {
     ///
     /// # Safety
     ///
-    /// As for [`BufRing::take`]: `bid` comes from a CQE of an op that
+    /// As for [`BufRing::claim`]: `bid` comes from a CQE of an op that
     /// selected from this ring, and that CQE's buffer was not taken yet.
     pub(crate) unsafe fn give_back(&self, bid: u16) {
         // SAFETY: forwarded from this function's contract; 0 bytes are
@@ -753,46 +731,6 @@ impl fmt::Debug for BufRing {
             .field("entries", &self.inner.entries)
             .field("buf_size", &self.inner.buf_size)
             .field("in_use", &self.in_use())
-            .finish()
-    }
-}
-
-/// A buffer of a [`BufRing`] holding received bytes. Dropping it gives the
-/// buffer back to the kernel (from any thread).
-pub struct RingBuf {
-    ring: BufRing,
-    bid: u16,
-    len: u32,
-}
-
-impl RingBuf {
-    /// The buffer's id in its ring.
-    pub fn bid(&self) -> u16 {
-        self.bid
-    }
-}
-
-impl Deref for RingBuf {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        // SAFETY: `take` claimed the buffer for this guard, which recycles
-        // it only in its drop, after every borrow of it ended.
-        unsafe { self.ring.bytes(self.bid, self.len) }
-    }
-}
-
-impl Drop for RingBuf {
-    fn drop(&mut self) {
-        self.ring.recycle(self.bid);
-    }
-}
-
-impl fmt::Debug for RingBuf {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RingBuf")
-            .field("bid", &self.bid)
-            .field("len", &self.len)
             .finish()
     }
 }
