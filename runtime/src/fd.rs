@@ -105,7 +105,7 @@ impl SharedFd {
     /// The slot of this descriptor in the fixed-file table of this
     /// thread's ring, for an op about to be submitted there (use
     /// `io_uring::types::Fixed(slot)` in its SQE), or `None` to use the
-    /// plain descriptor. After [`FIXED_AFTER_OPS`] calls on one worker the
+    /// plain descriptor. After `FIXED_AFTER_OPS` calls on one worker the
     /// descriptor is registered there; a descriptor holds at most one slot,
     /// on the first worker that registers it (ops from other workers use
     /// the plain descriptor).

@@ -2,7 +2,7 @@
 //! blocking pool of ringbolt.
 //!
 //! Most users depend on the facade crate `ringbolt`, which re-exports this
-//! crate's public items. See the [`driver`] module docs (in the source) for
+//! crate's public items. See the `driver` module docs (in the source) for
 //! the op lifecycle and the invariant the whole runtime keeps: memory the
 //! kernel may still write is never freed.
 

@@ -68,7 +68,7 @@ impl BlockingPool {
             .spawn(move |_| job, move |r| inner.push(r));
         let waker = runnable.waker();
         runnable.schedule();
-        JoinHandle::new(task, waker)
+        JoinHandle::blocking(task, waker)
     }
 
     /// Threads alive now.

@@ -20,7 +20,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
@@ -30,8 +29,10 @@ use slab::Slab;
 
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, PoolDriver, RingConfig};
+use crate::metrics::coarse_now;
 use crate::metrics::worker::WorkerMetrics;
-use crate::task::{Harness, JoinHandle, Runnable, TaskMeta};
+use crate::task::raw::{self, NewTask, TaskHandle, TaskRef};
+use crate::task::{JoinHandle, TaskMeta};
 use crate::time::wheel::Wheel;
 use placement::Placement;
 use shared::{Remote, Shared};
@@ -68,11 +69,13 @@ pub(crate) enum Io {
 pub(crate) struct Worker {
     pub(crate) id: u64,
     pub(crate) io: Io,
-    pub(crate) run_queue: RefCell<VecDeque<Runnable>>,
+    /// Scheduled tasks (uncounted: `tasks` keeps them alive).
+    pub(crate) run_queue: RefCell<VecDeque<TaskRef>>,
     pub(crate) timers: RefCell<Wheel<Waker>>,
-    /// Wakers of tasks that are idle (returned `Pending`), so that shutdown
-    /// can reach and cancel every task.
-    pub(crate) tasks: RefCell<Slab<Waker>>,
+    /// Every task of this worker that is not done yet (one counted
+    /// reference each), so that queued tasks stay alive and shutdown can
+    /// reach and cancel every task.
+    pub(crate) tasks: RefCell<Slab<TaskHandle>>,
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) shared: Arc<Shared>,
     /// The runtime's workers, for placing spawned tasks.
@@ -160,73 +163,87 @@ impl Worker {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let meta = meta.homed(self.shared.clone());
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(meta)
-            .spawn(move |m| Harness::new(future, m), schedule);
-        self.start(runnable, task)
+        self.spawn_local(future, meta)
     }
 
-    /// Spawns a future that may be `!Send`; it never leaves this thread.
+    /// Spawns a future that may be `!Send`; it never leaves this thread:
+    /// only this worker polls or drops a task it registered.
     pub(crate) fn spawn_local<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let meta = meta.homed(self.shared.clone());
-        // async-task requires a `!Send` future's Runnable to be run and
-        // dropped only on the thread that spawned it. The schedule function
-        // sends every Runnable of this task to this worker (its local queue on
-        // this thread, its remote queue from elsewhere), and only this worker,
-        // on this thread, runs or drops queued Runnables; at shutdown it drops
-        // every task on this thread before it closes its remote queue.
-        // SAFETY: hence Runnables stay on this thread; the schedule function is
-        // `Send + Sync + 'static` (a plain fn) and the future `'static`.
-        let (runnable, task) = unsafe {
-            async_task::Builder::new()
-                .metadata(meta)
-                .spawn_unchecked(move |m| Harness::new(future, m), schedule)
-        };
-        self.start(runnable, task)
-    }
-
-    fn start<T>(
-        &self,
-        runnable: Runnable,
-        task: async_task::Task<Result<T, crate::task::JoinError>, TaskMeta>,
-    ) -> JoinHandle<T> {
+        let (task, join) = raw::allocate(future, meta);
         self.metrics.counters.tasks_spawned.inc_shared();
-        let waker = runnable.waker();
-        self.run_queue.borrow_mut().push_back(runnable);
-        JoinHandle::new(task, waker)
+        let task = self.register(task);
+        self.run_queue.borrow_mut().push_back(task);
+        JoinHandle::from_task(join)
     }
 
-    /// Runs one scheduled task (or drops it if it was aborted). A panic
-    /// escaping the task (only possible from its future's `Drop`) is
-    /// contained here: it never takes the worker down.
-    fn run_task(&self, runnable: Runnable) {
+    /// Adds a new task (scheduled, not queued yet) to the task list.
+    fn register(&self, task: TaskHandle) -> TaskRef {
+        let r = task.task_ref();
+        r.set_key(self.tasks.borrow_mut().insert(task));
+        r
+    }
+
+    /// Removes a done task from the task list, releasing the list's
+    /// reference (`task` may be freed by this).
+    fn unregister(&self, task: TaskRef) {
+        let handle = self.tasks.borrow_mut().try_remove(task.key());
+        self.metrics.counters.tasks_finished.inc();
+        drop(handle);
+    }
+
+    /// Runs one scheduled task (or cancels it if it was aborted).
+    fn run_task(&self, task: TaskRef) {
         let counters = &self.metrics.counters;
         counters.polls.inc();
         let timed = self.metrics.sample(counters.polls.get()).then(Instant::now);
-        let meta = runnable.metadata();
-        let (id, location) = (meta.id, meta.location);
-        let result = if runnable.metadata().is_aborted() {
-            catch_unwind(AssertUnwindSafe(|| drop(runnable)))
+        let done = if task.is_aborted() {
+            // SAFETY: on this worker's thread, and the task is registered here.
+            unsafe { task.cancel() };
+            true
         } else {
-            catch_unwind(AssertUnwindSafe(|| {
-                runnable.run();
-            }))
+            let start = self.metrics.slow_poll.map(|_| coarse_now());
+            // SAFETY: on this worker's thread; the task was just popped from
+            // its queue and is registered here.
+            let done = unsafe { task.poll(|t| self.run_queue.borrow_mut().push_back(t)) };
+            if let (Some(limit), Some(start)) = (self.metrics.slow_poll, start) {
+                let took = coarse_now().saturating_sub(start);
+                if took >= limit {
+                    self.report_slow(task, took);
+                }
+            }
+            done
         };
+        if done {
+            self.unregister(task);
+        }
         if let Some(t) = timed {
             self.metrics.record_poll(t.elapsed());
         }
-        if result.is_err() {
-            tracing::error!(
-                task.id = id,
-                task.spawned_at = %location,
-                "ringbolt: a task's destructor panicked; the panic was contained"
-            );
-        }
+    }
+
+    /// Reports a poll that held the worker for `took` (at least the
+    /// threshold): a warning naming the task, and a count.
+    #[cold]
+    fn report_slow(&self, task: TaskRef, took: Duration) {
+        let meta = &task.header().meta;
+        self.metrics.counters.slow_polls.inc();
+        tracing::warn!(
+            task.id = meta.id,
+            task.name = meta.name.as_deref().unwrap_or("<unnamed>"),
+            task.spawned_at = %meta.location,
+            poll_ms = took.as_millis() as u64,
+            "ringbolt: task {} ({}) spawned at {} blocked its worker for {} ms in one poll; \
+             move blocking work to spawn_blocking",
+            meta.id,
+            meta.name.as_deref().unwrap_or("unnamed"),
+            meta.location,
+            took.as_millis()
+        );
     }
 
     /// One loop iteration (see the module docs). `main_woken` is the flag of
@@ -241,7 +258,7 @@ impl Worker {
         for _ in 0..BUDGET {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
-                Some(runnable) => self.run_task(runnable),
+                Some(task) => self.run_task(task),
                 None => break,
             }
         }
@@ -336,7 +353,10 @@ impl Worker {
         let mut wakes = Vec::new();
         for msg in msgs.drain(..) {
             match msg {
-                Remote::Task(r) => self.run_queue.borrow_mut().push_back(r),
+                Remote::Task(new) => {
+                    let task = self.register(new.arrive());
+                    self.run_queue.borrow_mut().push_back(task);
+                }
                 Remote::Wake(w) => wakes.push(w),
                 Remote::ReleaseFile(slot) => {
                     if let Some(ring) = self.ring() {
@@ -367,21 +387,29 @@ impl Worker {
     /// entered as the current one.
     pub(crate) fn shutdown(&self) {
         for _ in 0..64 {
-            let idle: Vec<Waker> = self.tasks.borrow().iter().map(|(_, w)| w.clone()).collect();
-            for waker in idle {
-                waker.wake();
-            }
             self.drain_remote();
-            let queued: Vec<Runnable> = self.run_queue.borrow_mut().drain(..).collect();
-            if queued.is_empty() && self.tasks.borrow().is_empty() {
+            let live: Vec<TaskRef> = self
+                .tasks
+                .borrow()
+                .iter()
+                .map(|(_, t)| t.task_ref())
+                .filter(|t| !t.is_done())
+                .collect();
+            if live.is_empty() {
                 break;
             }
-            for runnable in queued {
-                if catch_unwind(AssertUnwindSafe(|| drop(runnable))).is_err() {
-                    tracing::error!("ringbolt: a task's destructor panicked during shutdown");
-                }
+            // A future's drop may wake or spawn tasks: the next round gets
+            // those spawned; the woken ones are cancelled here anyway.
+            for task in live {
+                // SAFETY: on this worker's thread; registered, hence alive.
+                unsafe { task.cancel() };
             }
         }
+        // Uncounted references first, then the counted ones.
+        self.run_queue.borrow_mut().clear();
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        self.metrics.counters.tasks_finished.add(tasks.len() as u64);
+        drop(tasks);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new(Instant::now()));
         drop(timers);
         let (done, orphans) = match self.ring() {
@@ -417,41 +445,9 @@ where
     F::Output: Send + 'static,
 {
     target.metrics.counters.tasks_spawned.inc_shared();
-    let meta = meta.homed(target.clone());
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(meta)
-        .spawn(move |m| Harness::new(future, m), schedule);
-    let waker = runnable.waker();
-    runnable.schedule();
-    JoinHandle::new(task, waker)
-}
-
-/// The schedule function of every worker task: its home worker's local
-/// run queue when called on that worker's thread, its remote queue
-/// otherwise. A plain fn (zero-sized): see [`TaskMeta::home`].
-fn schedule(runnable: Runnable) {
-    let Some(home) = runnable.metadata().home.as_ref() else {
-        // Every worker task is spawned with a home; dropping the Runnable
-        // would cancel the task, so it never gets here.
-        unreachable!("ringbolt: a worker task without a home worker");
-    };
-    let home_id = home.id;
-    let mut runnable = Some(runnable);
-    context::with_current(|w| {
-        if w.id == home_id {
-            if let Some(r) = runnable.take() {
-                w.run_queue.borrow_mut().push_back(r);
-            }
-        }
-    });
-    if let Some(r) = runnable {
-        // The clone keeps the queue alive across the push, after which the
-        // task (and its metadata) may already run and finish elsewhere.
-        let home = r.metadata().home.clone();
-        if let Some(home) = home {
-            home.push(Remote::Task(r));
-        }
-    }
+    let (task, join) = NewTask::new(future, meta.homed(target.clone()));
+    target.push(Remote::Task(task));
+    JoinHandle::from_task(join)
 }
 
 /// The waker of the future driven by `block_on`.

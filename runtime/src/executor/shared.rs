@@ -14,12 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::driver::Orphan;
 use crate::metrics::worker::WorkerMetrics;
-use crate::task::Runnable;
+use crate::task::raw::NewTask;
 
 /// A message for a worker from another thread.
 pub(crate) enum Remote {
     /// A task woken (or spawned) from another thread.
-    Task(Runnable),
+    Task(NewTask),
     /// The data of an op dropped on another thread.
     Orphan { key: usize, data: Box<dyn Orphan> },
     /// A waker that must be woken on the worker's own thread (the pump of

@@ -4,11 +4,13 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::meta::TaskMeta;
+use super::raw::TaskHandle;
 
 /// An owned permission to await a task's output: a future of
 /// `Result<T, JoinError>`.
@@ -16,40 +18,71 @@ use super::meta::TaskMeta;
 /// Dropping the handle detaches the task (it keeps running), as in tokio;
 /// call [`JoinHandle::abort`] to cancel it.
 pub struct JoinHandle<T> {
-    task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
-    /// The task's own waker: `abort` wakes the task so that the executor
-    /// sees the abort flag at once, even if the task is idle.
-    waker: Waker,
-    /// The task's metadata, inside the task allocation.
-    meta: NonNull<TaskMeta>,
+    inner: Inner<T>,
     id: u64,
 }
 
+enum Inner<T> {
+    /// A worker task (ours).
+    Task {
+        task: TaskHandle,
+        _output: PhantomData<fn() -> T>,
+    },
+    /// A closure on the blocking pool (an async-task task).
+    Blocking {
+        task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
+        /// The task's own waker: `abort` wakes the task so that the pool
+        /// sees the abort flag.
+        waker: Waker,
+        /// The task's metadata, inside the task allocation.
+        meta: NonNull<TaskMeta>,
+    },
+}
+
 // SAFETY: `meta` points to the task's `TaskMeta`, which is `Sync` (plain data
-// and an atomic); the other fields are `Send`/`Sync` when `T` is `Send`
-// (what async-task requires of its own handle).
+// and an atomic); `TaskHandle` is `Send + Sync`; the output crosses threads
+// only when `T` is `Send` (what async-task requires of its own handle).
 unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: as above; `&JoinHandle` only reads the metadata and wakes.
+// SAFETY: as above; `&JoinHandle` only reads the metadata and the finished
+// flag, and wakes.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     fn meta(&self) -> &TaskMeta {
-        // SAFETY: the metadata lives in the task's allocation, which async-task frees only after
-        // every handle is gone: this handle's waker (a reference to the task) lives as long as
-        // `self`. It is never mutated except through its atomics.
-        unsafe { self.meta.as_ref() }
+        match &self.inner {
+            Inner::Task { task, .. } => &task.header().meta,
+            // SAFETY: the metadata lives in the task's allocation, which async-task frees only after
+            // every handle is gone: this handle's waker (a reference to the task) lives as long as
+            // `self`. It is never mutated except through its atomics.
+            Inner::Blocking { meta, .. } => unsafe { meta.as_ref() },
+        }
     }
 
-    pub(crate) fn new(
+    /// The handle of a worker task whose future's output is `T`.
+    pub(crate) fn from_task(task: TaskHandle) -> Self {
+        let id = task.header().meta.id;
+        JoinHandle {
+            inner: Inner::Task {
+                task,
+                _output: PhantomData,
+            },
+            id,
+        }
+    }
+
+    /// The handle of a blocking-pool task.
+    pub(crate) fn blocking(
         task: async_task::Task<Result<T, JoinError>, TaskMeta>,
         waker: Waker,
     ) -> Self {
         let id = task.metadata().id;
         let meta = NonNull::from(task.metadata());
         JoinHandle {
-            task: Some(task.fallible()),
-            waker,
-            meta,
+            inner: Inner::Blocking {
+                task: Some(task.fallible()),
+                waker,
+                meta,
+            },
             id,
         }
     }
@@ -60,17 +93,23 @@ impl<T> JoinHandle<T> {
     /// already finished keeps its output. For `spawn_blocking` tasks, only a
     /// closure that has not started yet is cancelled.
     pub fn abort(&self) {
-        if let Some(task) = &self.task {
-            if !task.is_finished() {
-                self.meta().abort();
-                self.waker.wake_by_ref();
-            }
+        if self.is_finished() {
+            return;
+        }
+        self.meta().abort();
+        match &self.inner {
+            Inner::Task { task, .. } => task.waker().wake(),
+            Inner::Blocking { waker, .. } => waker.wake_by_ref(),
         }
     }
 
     /// Whether the task has finished (completed, panicked or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(|t| t.is_finished())
+        match &self.inner {
+            // SAFETY: the handle was made for a task whose output is `T`.
+            Inner::Task { task, .. } => unsafe { task.join::<T>() }.done,
+            Inner::Blocking { task, .. } => task.as_ref().is_none_or(|t| t.is_finished()),
+        }
     }
 
     /// A process-unique number identifying the task.
@@ -84,23 +123,56 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.id;
-        let Some(task) = self.task.as_mut() else {
-            panic!("JoinHandle polled after completion");
-        };
-        match Pin::new(task).poll(cx) {
-            Poll::Ready(out) => {
-                self.task = None;
-                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
+        match &mut self.inner {
+            Inner::Task { task, .. } => {
+                // SAFETY: the handle was made for a task whose output is `T`.
+                let mut join = unsafe { task.join::<T>() };
+                if let Some(out) = join.output.take() {
+                    return Poll::Ready(out);
+                }
+                if join.done {
+                    panic!("JoinHandle polled after completion");
+                }
+                match &mut join.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
             }
-            Poll::Pending => Poll::Pending,
+            Inner::Blocking { task, .. } => {
+                let Some(t) = task.as_mut() else {
+                    panic!("JoinHandle polled after completion");
+                };
+                match Pin::new(t).poll(cx) {
+                    Poll::Ready(out) => {
+                        *task = None;
+                        Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.detach();
+        match &mut self.inner {
+            Inner::Task { task, .. } => {
+                let unclaimed = {
+                    // SAFETY: the handle was made for a task whose output is `T`.
+                    let mut join = unsafe { task.join::<T>() };
+                    join.handle = false;
+                    (join.output.take(), join.waker.take())
+                };
+                // Dropped here, on the handle's thread, outside the lock.
+                drop(unclaimed);
+            }
+            Inner::Blocking { task, .. } => {
+                if let Some(task) = task.take() {
+                    task.detach();
+                }
+            }
         }
     }
 }

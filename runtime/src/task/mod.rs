@@ -1,21 +1,22 @@
 //! Tasks: spawning, joining, aborting, naming.
 //!
-//! A task is one allocation (header with refcount, state bits and vtable;
-//! the future; then its output), made by `async-task`. Its header carries
-//! the runtime's [`TaskMeta`](meta::TaskMeta): id, name, spawn location and
-//! the abort flag.
+//! A task is one allocation (see `raw.rs`): a header (reference count,
+//! scheduling bits, vtable and the runtime's `TaskMeta`:
+//! id, name, spawn location, abort flag, home worker), the join slot, and
+//! the future.
 //!
 //! A task stays on the worker it was spawned on. Its waker is `Send + Sync`:
-//! a wake on the worker's thread pushes the task to the local run queue, a
-//! wake from any other thread pushes it to the worker's remote queue and
-//! signals the worker's eventfd. `abort` sets the flag and wakes the task;
-//! the worker drops an aborted task's future instead of polling it, on its
-//! own thread, so the task's in-flight I/O is cancelled through the `Op`
-//! drop path.
+//! a wake on the worker's thread pushes the task to the local run queue
+//! with no atomic operation, a wake from any other thread goes to the
+//! worker's remote queue and signals the worker's eventfd. `abort` sets the
+//! flag and wakes the task; the worker drops an aborted task's future
+//! instead of polling it, on its own thread, so the task's in-flight I/O is
+//! cancelled through the `Op` drop path. Closures of the blocking pool are
+//! `async-task` tasks run by the pool's threads.
 
-mod harness;
 mod join;
 mod meta;
+pub(crate) mod raw;
 mod yield_now;
 
 use std::future::Future;
@@ -28,10 +29,8 @@ pub use yield_now::yield_now;
 
 use crate::executor::context;
 
-/// A scheduled task, as queued by workers and the blocking pool.
+/// A scheduled closure of the blocking pool.
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
-
-pub(crate) use harness::Harness;
 
 #[track_caller]
 fn current_worker_missing(what: &str) -> ! {

@@ -74,7 +74,7 @@ use crate::spin::{SpinGuard, SpinLock};
 
 /// The read side of a stream socket: multishot receives into the worker's
 /// buffer ring where available, plain receives otherwise. See the
-/// [module docs](self). `Send + Sync`; one per socket.
+/// module docs. `Send + Sync`; one per socket.
 pub struct RingRecv {
     shared: Arc<Shared>,
 }
