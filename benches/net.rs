@@ -70,6 +70,11 @@
 //! cargo bench --bench net -- --ab ringbolt,tokio-current-thread --filter echo-64b --connections 64 --duration 20
 //! ```
 //!
+//! To compare two builds of ringbolt (two commits) side by side, set
+//! `RINGBOLT_NET_AB_B_EXE` to the other build's bench binary (the
+//! `target/release/deps/net-*` that `cargo bench --bench net --no-run`
+//! prints) and run `--ab ringbolt,ringbolt`: B's server then runs from it.
+//!
 //! For experiments, `RINGBOLT_NET_BUFRING=ENTRIES,SIZE` in the environment
 //! makes the ringbolt servers install a buffer ring of that geometry on
 //! each worker instead of the runtime's default (which grows when dry).

@@ -252,10 +252,19 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
 
 /// Starts both servers, warms them and records the slices.
 fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
-    let start = |c: Contender| {
-        ServerProcess::start(c, ServerKind::Echo).map_err(|e| format!("server {}: {e}", c.name()))
+    let here = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+    let b_exe = std::env::var_os("RINGBOLT_NET_AB_B_EXE").map(std::path::PathBuf::from);
+    if let Some(b) = &b_exe {
+        eprintln!("net bench --ab: B's server runs from {}", b.display());
+    }
+    let start = |c: Contender, exe: &std::path::Path| {
+        ServerProcess::start_from(exe, c, ServerKind::Echo)
+            .map_err(|e| format!("server {} ({}): {e}", c.name(), exe.display()))
     };
-    let servers = [start(plan.contenders[0])?, start(plan.contenders[1])?];
+    let servers = [
+        start(plan.contenders[0], &here)?,
+        start(plan.contenders[1], b_exe.as_deref().unwrap_or(&here))?,
+    ];
     let pids = [servers[0].pid(), servers[1].pid()];
     eprintln!(
         "net bench --ab: A pid {}, B pid {}; connecting",
@@ -480,7 +489,12 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
         "## A/B slices: A = {}, B = {} ({}, {} connections per server)\n\n",
         names[0], names[1], plan.workload, plan.connections
     );
-    out.push_str(&format!("Command: `{command}`\n\n"));
+    match std::env::var("RINGBOLT_NET_AB_B_EXE") {
+        Ok(b) => out.push_str(&format!(
+            "Command: `RINGBOLT_NET_AB_B_EXE={b} {command}` (B's server from that build)\n\n"
+        )),
+        Err(_) => out.push_str(&format!("Command: `{command}`\n\n")),
+    }
     out.push_str(&format!(
         "Conditions: kernel {}, {} cores ({}), {}; {}, commit {}; {} ms slices, {:.0} s measured after {:.1} s \
          warm-up per server; {}.\n\n",

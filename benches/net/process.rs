@@ -51,7 +51,16 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     /// Starts the server and waits for its port.
     pub(crate) fn start(contender: Contender, kind: ServerKind) -> io::Result<ServerProcess> {
-        let exe = std::env::current_exe()?;
+        Self::start_from(&std::env::current_exe()?, contender, kind)
+    }
+
+    /// Starts the server from `exe`: this bench's binary, or another build
+    /// of it (to compare two builds of a contender side by side).
+    pub(crate) fn start_from(
+        exe: &std::path::Path,
+        contender: Contender,
+        kind: ServerKind,
+    ) -> io::Result<ServerProcess> {
         let mut child = Command::new(exe)
             .arg("--serve")
             .arg(contender.name())
