@@ -98,7 +98,7 @@ impl<T> JoinHandle<T> {
         }
         self.meta().abort();
         match &self.inner {
-            Inner::Task { task, .. } => task.waker().wake(),
+            Inner::Task { task, .. } => task.wake_by_ref(),
             Inner::Blocking { waker, .. } => waker.wake_by_ref(),
         }
     }

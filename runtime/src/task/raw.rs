@@ -168,10 +168,10 @@ impl TaskHandle {
         TaskRef(self.0)
     }
 
-    /// A new waker for the task.
-    pub(crate) fn waker(&self) -> Waker {
-        // SAFETY: `clone_waker` adds the reference the new waker owns.
-        unsafe { Waker::from_raw(clone_waker(self.0.as_ptr() as *const ())) }
+    /// Wakes the task, keeping this reference.
+    pub(crate) fn wake_by_ref(&self) {
+        // SAFETY: `wake_by_ref` only borrows the reference this handle owns.
+        unsafe { wake_by_ref(self.0.as_ptr() as *const ()) }
     }
 
     /// The join slot, for a task whose future's output is `T`.
@@ -498,9 +498,14 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the block was made by `Box::leak` of a `TaskCell<F>`, and the
     // last reference is gone: nothing else reaches it.
     let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
-    // Every future is dropped when its task completes, is cancelled or is
-    // dropped undelivered; were one still here, it is leaked, not dropped
-    // on what may be the wrong thread.
-    debug_assert!(!cell.live.get(), "ringbolt: task freed with its future");
+    if cell.live.get() {
+        // Only when shutdown gave up on tasks that kept spawning tasks from
+        // their destructors: the future is leaked, never dropped on what may
+        // be the wrong thread (and a panic here could abort the process).
+        tracing::error!(
+            task.id = cell.prefix.header.meta.id,
+            "ringbolt: a task outlived its worker's shutdown; its future is leaked"
+        );
+    }
     drop(cell);
 }
