@@ -4,8 +4,9 @@
 //!
 //! Cost model: counters are single-writer relaxed stores (a plain add);
 //! one poll, one loop iteration and one op in [`SAMPLE`](worker::SAMPLE) is
-//! timed with the precise clock; every task poll is bracketed by two reads
-//! of the coarse monotonic clock (vDSO, a few ns) to catch slow polls.
+//! timed with the precise clock; every task poll ends with one read of the
+//! coarse monotonic clock (vDSO, a few ns), compared with the read that
+//! ended the poll before it in the same batch, to catch slow polls.
 //! `Builder::metrics(false)` (or `RINGBOLT_METRICS=off`) switches the
 //! timing off; the counters stay.
 
