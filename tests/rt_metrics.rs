@@ -69,6 +69,60 @@ fn a_slow_poll_is_reported_once_by_name_and_location() {
     assert_eq!(rt.metrics().slow_polls, 1);
 }
 
+/// Runs `f` inside a runtime with a subscriber that keeps the warnings,
+/// and returns them.
+fn warnings_of(f: impl std::future::Future<Output = ()>) -> Vec<String> {
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let rt = Builder::new().build().unwrap();
+    tracing::subscriber::with_default(Warnings(warnings.clone()), || rt.block_on(f));
+    let w = warnings.lock().unwrap().clone();
+    w
+}
+
+#[test]
+fn a_fast_poll_right_after_a_slow_one_in_the_same_batch_is_not_reported() {
+    let warnings = warnings_of(async {
+        // Both are queued before the worker runs either: one batch.
+        let slow = ringbolt::task::Builder::new()
+            .name("blocker")
+            .spawn(async { std::thread::sleep(Duration::from_millis(200)) });
+        let quick = ringbolt::task::Builder::new().name("quick").spawn(async {
+            for _ in 0..3 {
+                ringbolt::yield_now().await;
+            }
+        });
+        slow.await.unwrap();
+        quick.await.unwrap();
+    });
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("blocker"), "{}", warnings[0]);
+}
+
+#[test]
+fn a_slow_cancellation_is_not_charged_to_the_next_poll() {
+    struct SlowDrop;
+    impl Drop for SlowDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let warnings = warnings_of(async {
+        let sleeper = ringbolt::spawn(async {
+            let _guard = SlowDrop;
+            std::future::pending::<()>().await;
+        });
+        // The sleeper is polled once.
+        ringbolt::yield_now().await;
+        // The cancellation (200 ms in the drop) and the quick task's poll
+        // run in the same batch.
+        sleeper.abort();
+        let quick = ringbolt::task::Builder::new().name("quick").spawn(async {});
+        quick.await.unwrap();
+        assert!(sleeper.await.is_err());
+    });
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
 #[test]
 fn the_slow_poll_threshold_is_configurable() {
     let rt = Builder::new()
