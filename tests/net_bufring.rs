@@ -436,9 +436,9 @@ fn buffers_of_uncollected_completions_go_back_to_the_kernel() {
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 
-        // Receives complete into ring buffers while nobody pumps the
-        // stream's op (its reader sleeps); then the stream is dropped with
-        // those completions uncollected in the driver.
+        // Chunks land in ring buffers and queue in the stream while its
+        // reader sleeps; then the stream is dropped with them unread and
+        // its receive still armed.
         let (client, server) = pair(&listener).await;
         let (res, _) = client.write_all(vec![1u8; 100]).await;
         res.unwrap();
@@ -622,11 +622,11 @@ fn fallback_paths_give_identical_results() {
 
 /// A stream whose receive is armed on worker 0 is handed to a task on
 /// worker 1, which keeps reading while the op stays on worker 0's ring:
-/// the pump runs on worker 0 (reached through its remote queue) and wakes
-/// the reader on worker 1; every byte arrives once, in order. Then the
+/// worker 0's driver delivers the chunks and wakes the reader on worker 1
+/// through its remote queue; every byte arrives once, in order. Then the
 /// stream comes back to a task on worker 0, which reads directly again.
 #[test]
-fn reads_from_another_worker_go_through_the_pump() {
+fn reads_from_another_worker_are_woken_by_the_ops_worker() {
     let rt = Builder::new().workers(2).build().unwrap();
     let done = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -676,4 +676,51 @@ fn reads_from_another_worker_go_through_the_pump() {
         true
     });
     assert!(done);
+}
+
+/// While its receive is armed, the driver holds the stream's receive state
+/// (it delivers chunks into it). Dropping the stream must still cancel the
+/// op and close the socket, on the op's own worker and from another one:
+/// the peer reads the end of the stream, and the chunk left unread goes
+/// back to the ring.
+#[test]
+fn dropping_an_armed_stream_closes_it_from_any_worker() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    rt.block_on(async {
+        let ring = ring_or_note("dropping_an_armed_stream");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        for elsewhere in [false, true] {
+            let (client, server) = pair(&listener).await;
+            // Armed here, on worker 0; " world" stays queued.
+            let (res, _) = client.write_all(b"hello world".to_vec()).await;
+            res.unwrap();
+            let (n, buf) = server.read(Vec::with_capacity(5)).await;
+            assert_eq!(&buf[..n.unwrap()], b"hello");
+            if elsewhere {
+                rt.spawn_on(1, async move { drop(server) }).await.unwrap();
+            } else {
+                drop(server);
+            }
+            let read = client.read(Vec::with_capacity(64));
+            let (n, _) = ringbolt::time::timeout(Duration::from_secs(5), read)
+                .await
+                .expect("the dropped stream's socket stayed open");
+            // Closed: the end of the stream, or a reset where the unread
+            // bytes were still in the socket (plain receives).
+            match n {
+                Ok(n) => assert_eq!(n, 0, "elsewhere: {elsewhere}"),
+                Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+            }
+            if let Some(ring) = &ring {
+                // The release reaches worker 0 at its next loop iteration.
+                for _ in 0..100 {
+                    if ring.in_use() == 0 {
+                        break;
+                    }
+                    ringbolt::time::sleep(Duration::from_millis(5)).await;
+                }
+                assert_eq!(ring.in_use(), 0, "elsewhere: {elsewhere}: {ring:?}");
+            }
+        }
+    });
 }

@@ -1,6 +1,7 @@
 //! The state of one in-flight operation, as stored in the driver's slab.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::task::Waker;
 
 /// Data of an operation whose future was dropped before its completion
@@ -11,6 +12,18 @@ use std::task::Waker;
 pub(crate) trait Orphan: Send {
     /// Called once with the late completion; the data is dropped afterwards.
     fn complete(&mut self, res: i32, flags: u32);
+}
+
+/// Takes the CQEs of a streaming multishot op as the driver reaps them
+/// (see [`Lifecycle::Streaming`]): the op's owner finds them already in
+/// its own queue, with no poll of the driver in between.
+pub(crate) trait Sink: Send + Sync {
+    /// One CQE of the op. Runs inside the reap with the driver borrowed,
+    /// on the ring's thread: it must not use the driver (no op, no
+    /// context lookup that borrows it) and must not wake anything itself;
+    /// wakers to wake go into `wakers`, which the loop wakes once the
+    /// borrow is released.
+    fn deliver(&self, res: i32, flags: u32, wakers: &mut Vec<Waker>);
 }
 
 /// Where an operation is in its life. The SQE's `user_data` is the slab key
@@ -32,6 +45,24 @@ pub(crate) enum Lifecycle {
         /// The last CQE (without F_MORE) has arrived.
         done: bool,
     },
+    /// A streaming multishot op: each CQE goes to `sink` as it is reaped.
+    /// The driver owns the op's data here from the submission on. After
+    /// the last CQE the slot becomes `Completed` (sink and data are
+    /// released) and stays, so the key is not reused, until the owner
+    /// releases it with `Driver::orphan`; released while still armed, it
+    /// becomes `Orphaned` with its data and the op is cancelled.
+    Streaming {
+        sink: Arc<dyn Sink>,
+        data: Box<dyn Orphan>,
+    },
+}
+
+/// A value the driver drops outside its borrow, like an orphan's data
+/// (a sink released with its op: dropping it may free its queue).
+pub(crate) struct DropLater<T: Send>(pub(crate) T);
+
+impl<T: Send> Orphan for DropLater<T> {
+    fn complete(&mut self, _res: i32, _flags: u32) {}
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -45,6 +76,7 @@ impl std::fmt::Debug for Lifecycle {
             Lifecycle::Multishot { results, done, .. } => {
                 write!(f, "Multishot {{ queued: {}, done: {done} }}", results.len())
             }
+            Lifecycle::Streaming { .. } => f.write_str("Streaming"),
         }
     }
 }

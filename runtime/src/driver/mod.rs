@@ -67,7 +67,7 @@ use slab::Slab;
 
 pub use feature::Feature;
 pub(crate) use feature::{opcode_name, Disabled};
-pub(crate) use lifecycle::{Lifecycle, Orphan};
+pub(crate) use lifecycle::{DropLater, Lifecycle, Orphan, Sink};
 pub(crate) use pool::PoolDriver;
 pub(crate) use setup::{Features, RingConfig};
 
@@ -218,6 +218,28 @@ impl Driver {
         unsafe { self.submit_as(sqe, state) }
     }
 
+    /// Submits a streaming multishot op: every CQE goes to `sink` as it is
+    /// reaped; the driver keeps `data` (what the SQE points to) until the
+    /// last CQE. The slot stays the caller's until it releases it with
+    /// [`Driver::orphan`] (after the op ended, or to cancel it). On error
+    /// nothing is pushed and `sink` and `data` are left in the finished
+    /// orphans, to be dropped outside the borrow.
+    ///
+    /// # Safety
+    ///
+    /// Every buffer the SQE points to must be owned by `data` (or outlive
+    /// the op by other means), as for [`Driver::submit`].
+    pub(crate) unsafe fn submit_streaming(
+        &mut self,
+        sqe: squeue::Entry,
+        sink: Arc<dyn Sink>,
+        data: Box<dyn Orphan>,
+    ) -> io::Result<usize> {
+        // SAFETY: forwarded from this function's contract; the slot holds
+        // `data` until the op's last CQE.
+        unsafe { self.submit_as(sqe, Lifecycle::Streaming { sink, data }) }
+    }
+
     /// # Safety
     ///
     /// As for [`Driver::submit`].
@@ -227,7 +249,10 @@ impl Driver {
         let sqe = sqe.user_data(key as u64);
         // SAFETY: the caller guarantees the SQE's buffers outlive the op.
         if let Err(e) = unsafe { self.push(&sqe) } {
-            self.ops.remove(key);
+            if let Lifecycle::Streaming { sink, data } = self.ops.remove(key) {
+                self.finished_orphans.push(data);
+                self.finished_orphans.push(Box::new(DropLater(sink)));
+            }
             return Err(e);
         }
         self.in_flight += 1;
@@ -428,6 +453,17 @@ impl Driver {
                     self.lent.push((key, w));
                 }
             }
+            Lifecycle::Streaming { sink, .. } => {
+                sink.deliver(res, flags, wakers);
+                if !more {
+                    // Ended: the slot waits for its owner's release.
+                    let ended = std::mem::replace(slot, Lifecycle::Completed { res, flags });
+                    if let Lifecycle::Streaming { sink, data } = ended {
+                        self.finished_orphans.push(data);
+                        self.finished_orphans.push(Box::new(DropLater(sink)));
+                    }
+                }
+            }
             Lifecycle::Orphaned(data) => {
                 data.complete(res, flags);
                 if !more {
@@ -547,15 +583,21 @@ impl Driver {
             }
             // An op's key is only freed by its own future or after its orphan
             // completed; reaching here means a key was misused.
-            Some(Lifecycle::Orphaned(_) | Lifecycle::Multishot { .. }) | None => {
-                Poll::Ready((-libc::ECANCELED, 0))
-            }
+            Some(
+                Lifecycle::Orphaned(_) | Lifecycle::Multishot { .. } | Lifecycle::Streaming { .. },
+            )
+            | None => Poll::Ready((-libc::ECANCELED, 0)),
         }
     }
 
     /// The future of op `key` was dropped: keep `data` until the CQE arrives
     /// and ask the kernel to cancel the op. If the CQE already arrived the
     /// data is released at once.
+    ///
+    /// For a streaming op (`submit_streaming`) this is its owner's release:
+    /// `data` is only a token (the slot holds the op's data). An op that
+    /// ended is freed; an armed one is cancelled, its later CQEs going to
+    /// its data's `Orphan::complete`, and the sink is let go at once.
     pub(crate) fn orphan(&mut self, key: usize, mut data: Box<dyn Orphan>) {
         let Some(slot) = self.ops.get_mut(key) else {
             self.finished_orphans.push(data);
@@ -585,6 +627,19 @@ impl Driver {
             }
             Lifecycle::Waiting(_) => {
                 *slot = Lifecycle::Orphaned(data);
+                self.count_cancel(key);
+                self.cancel(key as u64);
+            }
+            Lifecycle::Streaming { .. } => {
+                // Released while armed: the slot keeps the op's own data
+                // until the last CQE; `data` (the owner's token) and the
+                // sink are not needed any more.
+                let armed = std::mem::replace(slot, Lifecycle::Completed { res: 0, flags: 0 });
+                if let Lifecycle::Streaming { sink, data: own } = armed {
+                    *slot = Lifecycle::Orphaned(own);
+                    self.finished_orphans.push(Box::new(DropLater(sink)));
+                }
+                self.finished_orphans.push(data);
                 self.count_cancel(key);
                 self.cancel(key as u64);
             }

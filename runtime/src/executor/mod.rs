@@ -387,7 +387,7 @@ impl Worker {
         }
         *self.remote.borrow_mut() = msgs;
         drop(orphans);
-        // Woken outside every borrow: a pump polls the driver.
+        // Woken outside every borrow (a waker may be user code).
         for w in wakes {
             w.wake();
         }

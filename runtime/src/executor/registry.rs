@@ -1,6 +1,6 @@
 //! Workers by id, for the rare paths that reach a worker from another
-//! thread without holding its handle (an op dropped on a foreign thread, a
-//! receive pumped for a reader on another worker).
+//! thread without holding its handle (an op dropped on a foreign thread,
+//! a streaming receive released from another worker).
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -36,14 +36,6 @@ pub(crate) fn send_orphan(worker: u64, key: usize, data: Box<dyn Orphan>) {
     match lookup(worker) {
         Some(shared) => shared.push(Remote::Orphan { key, data }),
         None => drop(data),
-    }
-}
-
-/// Wakes `waker` on worker `worker`'s own thread (at its next loop
-/// iteration). Dropped unwoken when the worker is gone.
-pub(crate) fn wake_on(worker: u64, waker: std::task::Waker) {
-    if let Some(shared) = lookup(worker) {
-        shared.push(Remote::Wake(waker));
     }
 }
 

@@ -22,8 +22,8 @@ pub(crate) enum Remote {
     Task(NewTask),
     /// The data of an op dropped on another thread.
     Orphan { key: usize, data: Box<dyn Orphan> },
-    /// A waker that must be woken on the worker's own thread (the pump of
-    /// a receive armed on this worker's ring, asked for from elsewhere).
+    /// A waker of one of this worker's tasks, woken on another thread: it
+    /// is woken here, on the worker's own thread.
     Wake(std::task::Waker),
     /// A fixed-file slot whose socket was closed on another thread.
     ReleaseFile(u32),

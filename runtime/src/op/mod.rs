@@ -19,6 +19,7 @@ pub mod net;
 mod nop;
 mod poll;
 mod read;
+pub(crate) mod streaming;
 mod write;
 
 use std::future::Future;

@@ -15,23 +15,19 @@
 //! duplicated. A pending read holds only the caller's buffer, and
 //! [`RingRecv::readable`] waits for data with no buffer at all.
 //!
-//! # Who drives the multishot op
+//! # Who delivers the chunks
 //!
-//! The op is bound to the ring (worker) that armed it, but reads may come
-//! from tasks on any worker. A reader on the op's worker pumps the op
-//! inline (moves its new CQEs into the queue); when it is the only reader
-//! waiting, it registers its own task's waker with the op, so a CQE wakes
-//! it directly (the common case: one task per connection). Otherwise the
-//! op's waker is the receiver's own *pump*, which the driver wakes on the
-//! op's worker (in the loop, outside every driver borrow) and which moves
-//! the new CQEs into the queue and wakes every waiting reader, wherever it
-//! runs. A reader on another worker queues its waker and wakes the pump,
-//! which then runs on the op's worker (through that worker's remote queue)
-//! and registers itself with the op. The state sits behind a spin lock
-//! (`crate::spin`: one atomic operation per read on the usual path). The op
-//! is re-armed by the next read that finds the queue empty and the op
-//! ended — on that read's worker, so a stream handed to a task on another
-//! worker follows it once the old op has ended.
+//! The op is a streaming multishot op ([`crate::op::streaming`]) bound to
+//! the ring (worker) that armed it. The driver hands each of its CQEs to
+//! this receiver's shared state as it reaps them: the chunk's buffer is
+//! claimed and queued there and every waiting reader is woken, on
+//! whichever worker it runs (a reader elsewhere is woken through its
+//! worker's remote queue). A read never polls the driver: it takes the
+//! spin lock (`crate::spin`), copies what is queued, or registers its
+//! waker and waits. The op is re-armed by the next read that finds the
+//! queue empty and the op ended, on that read's worker, so a stream
+//! handed to a task on another worker follows it once the old op has
+//! ended. Dropping the receiver cancels an armed op.
 //!
 //! # Ends
 //!
@@ -59,17 +55,17 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::sync::{Arc, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use io_uring::cqueue;
 
 use super::recv_multi::RecvMulti;
 use crate::buf::{BufResult, IoBufMut};
 use crate::bufring::BufRing;
-use crate::executor::{context, registry};
+use crate::driver::Sink;
 use crate::fd::SharedFd;
-use crate::op::MultiOp;
+use crate::op::{cqe_result, streaming};
 use crate::spin::{SpinGuard, SpinLock};
 
 /// The read side of a stream socket: multishot receives into the worker's
@@ -81,15 +77,17 @@ pub struct RingRecv {
 
 struct Shared {
     state: SpinLock<State>,
-    /// The waker of the multishot op (a [`Pump`]).
-    pump: Waker,
 }
 
 #[derive(Default)]
 struct State {
-    op: Option<MultiOp<RecvMulti>>,
-    /// The worker whose ring the op was submitted to.
-    worker: u64,
+    /// The armed op: the worker whose ring it is on and its slab key
+    /// there. Kept after the op ended (`ended`) until the slot is released.
+    op: Option<(u64, usize)>,
+    /// A read is submitting the op (the lock is not held meanwhile).
+    arming: bool,
+    /// The op's last CQE (without IORING_CQE_F_MORE) was delivered.
+    ended: bool,
     /// The ring the op selects from.
     ring: Option<BufRing>,
     queue: VecDeque<Item>,
@@ -98,12 +96,8 @@ struct State {
     enobufs: bool,
     /// The current op delivered data (an EINVAL then is the socket's).
     received_any: bool,
+    /// Readers waiting for the op's next CQE.
     readers: Vec<Waker>,
-    /// The waker a lone local reader registered with the op itself; the
-    /// pump, when it takes over as the op's waker, wakes it too.
-    direct: Option<Waker>,
-    /// The op's registered waker is the pump.
-    pump_armed: bool,
 }
 
 enum Item {
@@ -128,46 +122,14 @@ enum Outcome {
     Fallback,
 }
 
-/// The multishot op's waker: moves CQEs into the queue on the op's worker.
-struct Pump(Weak<Shared>);
-
-impl Wake for Pump {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let Some(shared) = self.0.upgrade() else {
-            return;
-        };
-        let readers = {
-            let mut st = shared.lock();
-            if st.op.is_some() && context::current_id() != Some(st.worker) {
-                // Only the op's worker can poll it: run there.
-                let worker = st.worker;
-                drop(st);
-                registry::wake_on(worker, shared.pump.clone());
-                return;
-            }
-            // The pump becomes the op's waker: a reader that had the op
-            // wake it directly is woken by the pump from now on.
-            if let Some(d) = st.direct.take() {
-                st.add_reader(&d);
-            }
-            let progress = st.pump(&shared.pump, true);
-            if !progress && st.op.is_some() {
-                // Nothing new (a reader on another worker asked for the
-                // pump): the readers wait for the op's next CQE.
-                return;
-            }
-            std::mem::take(&mut st.readers)
-        };
-        for r in readers {
-            r.wake();
+impl Sink for Shared {
+    fn deliver(&self, res: i32, flags: u32, wakers: &mut Vec<Waker>) {
+        let mut st = self.lock();
+        st.complete(cqe_result(res), flags);
+        if !cqueue::more(flags) {
+            st.ended = true;
         }
-        // May drop the receiver (if its owner went away meanwhile), which
-        // parks the op in the driver: fine here, outside driver borrows.
-        drop(shared);
+        wakers.append(&mut st.readers);
     }
 }
 
@@ -180,11 +142,11 @@ impl Default for RingRecv {
 impl RingRecv {
     /// An idle receiver: nothing is armed until the first read.
     pub fn new() -> Self {
-        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
-            state: SpinLock::new(State::default()),
-            pump: Waker::from(Arc::new(Pump(weak.clone()))),
-        });
-        RingRecv { shared }
+        RingRecv {
+            shared: Arc::new(Shared {
+                state: SpinLock::new(State::default()),
+            }),
+        }
     }
 
     /// Reads into `buf`, from its start up to its capacity: the bytes
@@ -322,100 +284,90 @@ impl RingRecv {
 
     /// Whether a multishot receive is armed.
     pub fn is_armed(&self) -> bool {
-        self.shared.lock().op.is_some()
+        let st = self.shared.lock();
+        st.arming || (st.op.is_some() && !st.ended)
     }
 
-    /// The core: queued data first, then the armed op (pumped inline on its
-    /// worker), then arming on this worker's ring, else the fallback.
-    /// `copy` takes bytes into the caller's buffers and says how many it
-    /// took; `None` only asks whether a read would be ready.
+    /// The core: queued data first, then waiting for the armed op's next
+    /// chunk, then arming on this worker's ring, else the fallback. `copy`
+    /// takes bytes into the caller's buffers and says how many it took;
+    /// `None` only asks whether a read would be ready. The lock is never
+    /// held across a driver call: a submission may reap, which delivers
+    /// into this very state.
     fn poll_inner(
         &self,
         cx: &mut Context<'_>,
         fd: &SharedFd,
         mut copy: Option<&mut Copy<'_>>,
     ) -> Poll<Outcome> {
-        let me = context::current_id();
         let mut st = self.shared.lock();
         loop {
             if let Some(res) = st.take_ready(copy.as_deref_mut()) {
                 return Poll::Ready(Outcome::Done(res));
             }
-            if st.op.is_some() {
-                if me != Some(st.worker) {
-                    // The op is on another worker's ring: its pump moves
-                    // the CQEs and wakes us.
-                    st.add_reader(cx.waker());
-                    if !st.pump_armed {
-                        drop(st);
-                        self.shared.pump.wake_by_ref();
-                    }
-                    return Poll::Pending;
-                }
-                // A lone reader has the op wake it directly; with other
-                // readers waiting, the pump stays the op's waker.
-                let alone = st.readers.is_empty();
-                if alone && !st.direct.as_ref().is_some_and(|d| d.will_wake(cx.waker())) {
-                    st.direct = Some(cx.waker().clone());
-                }
-                let waker = if alone { cx.waker() } else { &self.shared.pump };
-                if st.pump(waker, !alone) {
-                    continue;
-                }
-                if !alone {
-                    st.add_reader(cx.waker());
-                }
+            if st.arming || (st.op.is_some() && !st.ended) {
+                // The driver delivers the next chunk and wakes us.
+                st.add_reader(cx.waker());
                 return Poll::Pending;
+            }
+            if let Some((worker, key)) = st.op.take() {
+                // The op ended: free its slot, then re-arm.
+                drop(st);
+                streaming::release(worker, key);
+                st = self.shared.lock();
+                continue;
             }
             let Some(ring) = BufRing::current() else {
                 return Poll::Ready(Outcome::Fallback);
             };
             if st.enobufs {
                 if ring.poll_available(cx).is_pending() {
-                    st.add_reader(cx.waker());
                     return Poll::Pending;
                 }
                 ring.note_rearm();
                 st.enobufs = false;
             }
-            st.op = Some(MultiOp::new(RecvMulti::new(fd.clone(), ring.clone())));
-            st.worker = ring.worker();
-            st.set_ring(ring);
+            st.set_ring(ring.clone());
             st.received_any = false;
-            st.pump_armed = false;
-            // The next turn pumps the op, which submits it.
+            st.ended = false;
+            st.arming = true;
+            // Registered first: a CQE reaped during the submission (a full
+            // SQ flushes and reaps) wakes us.
+            st.add_reader(cx.waker());
+            drop(st);
+            let sink: Arc<dyn Sink> = self.shared.clone();
+            let armed = streaming::submit(RecvMulti::new(fd.clone(), ring), sink);
+            st = self.shared.lock();
+            st.arming = false;
+            match armed {
+                Ok(op) => st.op = Some(op),
+                Err(e) => {
+                    // Other readers that waited for this arming try again.
+                    let readers = std::mem::take(&mut st.readers);
+                    drop(st);
+                    for r in readers {
+                        r.wake();
+                    }
+                    return Poll::Ready(Outcome::Done(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RingRecv {
+    fn drop(&mut self) {
+        // Cancels an armed op (its later chunks go back to the ring) or
+        // frees the slot of an ended one. The driver drops its handle on
+        // the shared state then; queued chunks go back with the state.
+        let op = self.shared.lock().op.take();
+        if let Some((worker, key)) = op {
+            streaming::release(worker, key);
         }
     }
 }
 
 impl State {
-    /// Polls the op with `waker` (the pump's, or a lone local reader's)
-    /// and queues what it yields.
-    /// Returns whether anything changed (an item queued, the op ended).
-    /// Must run on the op's worker.
-    /// `is_pump` says whether `waker` is the pump's.
-    fn pump(&mut self, waker: &Waker, is_pump: bool) -> bool {
-        let mut cx = Context::from_waker(waker);
-        let mut progress = false;
-        while let Some(op) = self.op.as_mut() {
-            match op.poll_next_completion(&mut cx) {
-                Poll::Pending => {
-                    self.pump_armed = is_pump;
-                    break;
-                }
-                Poll::Ready(None) => {
-                    self.op = None;
-                    progress = true;
-                }
-                Poll::Ready(Some((res, flags))) => {
-                    self.complete(res, flags);
-                    progress = true;
-                }
-            }
-        }
-        progress
-    }
-
     /// One CQE of the multishot op.
     fn complete(&mut self, res: io::Result<u32>, flags: u32) {
         let Some(ring) = self.ring.as_ref() else {
@@ -573,8 +525,8 @@ impl fmt::Debug for RingRecv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.shared.lock();
         f.debug_struct("RingRecv")
-            .field("armed", &st.op.is_some())
-            .field("worker", &st.worker)
+            .field("op", &st.op)
+            .field("ended", &st.ended)
             .field("queued_items", &st.queue.len())
             .field("eof", &st.eof)
             .finish()
