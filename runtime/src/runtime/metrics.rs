@@ -56,7 +56,9 @@ pub struct RuntimeMetrics {
     /// workers), for the opcodes used.
     pub ops_by_opcode: Vec<OpCounts>,
     /// Duration of one task poll, in nanoseconds (one poll in 16 sampled;
-    /// `None` with `Builder::metrics(false)`).
+    /// `None` with `Builder::metrics(false)`). Like every histogram here,
+    /// it spans 1 ns to 1 hour with 2 significant digits (values within
+    /// 1 %).
     pub poll_time_ns: Option<Histogram<u64>>,
     /// Busy part of one loop iteration (running tasks, up to the ring
     /// wait), in nanoseconds (one iteration in 16 sampled).
