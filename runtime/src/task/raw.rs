@@ -356,6 +356,24 @@ fn schedule_here(ptr: NonNull<Header>) -> bool {
     .unwrap_or(false)
 }
 
+/// Wakes `waker` by reference if it is the waker of a ringbolt task whose
+/// home is this thread's worker: the task is queued here, with no atomic
+/// operation and no user code run (so this may be called with the driver
+/// borrowed). Returns `false`, having done nothing, for any other waker
+/// (a foreign one, or a task of another worker): the caller wakes it
+/// outside its borrows then.
+pub(crate) fn wake_local_by_ref(waker: &Waker) -> bool {
+    if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+        return false;
+    }
+    // Our vtable: the data pointer is a task block that the waker holds a
+    // reference to, as `schedule_here` requires.
+    match NonNull::new(waker.data() as *mut Header) {
+        Some(ptr) => schedule_here(ptr),
+        None => false,
+    }
+}
+
 /// Sends a wake to the task's home worker; `waker` is the reference the
 /// message carries (dropped on arrival, or here if the worker has stopped).
 fn forward(h: &Header, waker: Waker) {
