@@ -31,6 +31,7 @@ use std::io;
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::op::net::{self, RingRecv};
+use ringbolt_runtime::op::Op;
 use ringbolt_runtime::SharedFd;
 
 /// The write size from which `write` sends without copying
@@ -87,7 +88,15 @@ pub(crate) async fn write_all<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResu
     let mut done = 0;
     let mut buf = buf;
     while done < total {
-        let (res, slice) = write(fd, buf.slice(done..total)).await;
+        let slice = buf.slice(done..total);
+        let (res, slice) = if ZC_THRESHOLD.is_some_and(|t| total - done >= t) {
+            net::send_zc(fd.clone(), slice, 0).await
+        } else {
+            // The op awaited right here, not through `write` and `send`:
+            // each async layer moves the buffer into its own state again.
+            let sent = Op::new(net::Send::new(fd.clone(), slice, 0)).await;
+            (sent.result.map(|n| n as usize), sent.data.into_buf())
+        };
         buf = slice.into_inner();
         match res {
             Ok(0) => {
