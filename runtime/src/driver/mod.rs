@@ -16,6 +16,15 @@
 //!            Orphaned(data) ──CQE──► Orphan::complete(res) then data dropped, slot freed
 //! ```
 //!
+//! Multishot ops take one of two shapes. A [`MultiOp`](crate::op::MultiOp)
+//! (multishot accept) queues its CQEs in its slot until the stream that
+//! owns it polls them. A streaming op ([`crate::op::streaming`], the
+//! buffer-ring receive) hands each CQE to its `Sink` during the reap, so
+//! its owner finds the chunk already in its own queue. After its last CQE
+//! the slot stays `Completed` until the owner releases it. The driver
+//! holds the op's data until then; a release before the last CQE makes the
+//! slot `Orphaned` and cancels the op.
+//!
 //! # The invariant
 //!
 //! **Memory the kernel may still write is never freed.** The op's data
