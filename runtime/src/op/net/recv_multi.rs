@@ -1,8 +1,9 @@
 //! IORING_OP_RECV with IORING_RECV_MULTISHOT and IOSQE_BUFFER_SELECT: one
 //! SQE receives every chunk that arrives on a stream socket, each into a
 //! buffer the kernel picks from a [`BufRing`]. Use it with
-//! [`MultiOp`](crate::op::MultiOp); [`RingRecv`](super::RingRecv) wraps it
-//! as a stream's read side.
+//! [`MultiOp`](crate::op::MultiOp). [`RingRecv`](super::RingRecv), a
+//! stream's read side, submits it as a streaming op instead, whose CQEs
+//! the driver delivers into the stream's queue as it reaps them.
 
 use std::io;
 
