@@ -473,42 +473,10 @@ fn buffers_of_uncollected_completions_go_back_to_the_kernel() {
     });
 }
 
-/// RSS of this process, in bytes.
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
-/// Raises RLIMIT_NOFILE to at least `want`; false if it cannot.
-fn raise_nofile(want: u64) -> bool {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return false;
-    }
-    if lim.rlim_cur >= want {
-        return true;
-    }
-    if lim.rlim_max < want {
-        return false;
-    }
-    lim.rlim_cur = want;
-    // SAFETY: a valid rlimit, within the hard limit.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
-}
-
 #[test]
 fn idle_connections_hold_no_receive_buffer() {
     const CONNS: usize = 1000;
-    if !raise_nofile(2 * CONNS as u64 + 200) {
+    if !common::raise_nofile(2 * CONNS as u64 + 200) {
         eprintln!(
             "skipped: RLIMIT_NOFILE cannot be raised to {}",
             2 * CONNS + 200
@@ -525,7 +493,7 @@ fn idle_connections_hold_no_receive_buffer() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut clients = Vec::new();
         let mut waiting = Vec::new();
-        let before = rss();
+        let before = common::rss();
         for _ in 0..conns {
             let (client, server) = pair(&listener).await;
             clients.push(client);
@@ -537,7 +505,7 @@ fn idle_connections_hold_no_receive_buffer() {
             }));
         }
         ringbolt::time::sleep(Duration::from_millis(50)).await;
-        let grown = rss().saturating_sub(before);
+        let grown = common::rss().saturating_sub(before);
         eprintln!(
             "idle_connections: {conns} idle connections grew the RSS by {} KiB",
             grown / 1024
@@ -722,5 +690,49 @@ fn dropping_an_armed_stream_closes_it_from_any_worker() {
                 assert_eq!(ring.in_use(), 0, "elsewhere: {elsewhere}: {ring:?}");
             }
         }
+    });
+}
+
+/// Two tasks wait on one stream at once: one in `readable`, one in `read`.
+/// The first to wait is the stream's kept reader, the second goes on the
+/// list of other readers; one arriving chunk must wake both.
+#[test]
+fn two_tasks_waiting_on_one_stream_are_both_woken() {
+    ringbolt::run(async {
+        // The plain path's `readable` is a poll(2) that the other task's
+        // receive may drain first: only the ring path promises this.
+        if ring_or_note("two_tasks_waiting").is_none() {
+            return;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) = pair(&listener).await;
+        // Arm the receive first, so both tasks wait on the armed op.
+        let (res, _) = client.write_all(b"x".to_vec()).await;
+        res.unwrap();
+        let (n, _) = server.read(Vec::with_capacity(1)).await;
+        assert_eq!(n.unwrap(), 1);
+
+        let server = std::sync::Arc::new(server);
+        let s1 = server.clone();
+        let waiter = ringbolt::spawn(async move { s1.readable().await });
+        let s2 = server.clone();
+        let reader = ringbolt::spawn(async move {
+            let (n, buf) = s2.read(Vec::with_capacity(64)).await;
+            buf[..n.unwrap()].to_vec()
+        });
+        // Both are waiting before the data arrives.
+        ringbolt::time::sleep(Duration::from_millis(20)).await;
+        let (res, _) = client.write_all(b"hello".to_vec()).await;
+        res.unwrap();
+        let limit = Duration::from_secs(5);
+        let readable = ringbolt::time::timeout(limit, waiter)
+            .await
+            .expect("the first waiter was never woken");
+        readable.unwrap().unwrap();
+        let got = ringbolt::time::timeout(limit, reader)
+            .await
+            .expect("the second waiter was never woken")
+            .unwrap();
+        assert_eq!(got, b"hello");
     });
 }

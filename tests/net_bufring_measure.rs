@@ -15,6 +15,8 @@
 //! `BUFRING_MEASURE_CLIENT=addr,count`), so the server process needs only
 //! 10,000 descriptors.
 
+mod common;
+
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -28,36 +30,6 @@ use ringbolt_runtime::bufring::BufRing;
 const IDLE: usize = 10_000;
 const BUF: usize = 16 * 1024;
 
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0)
-        * 4096
-}
-
-fn raise_nofile(want: u64) -> bool {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return false;
-    }
-    if lim.rlim_cur >= want {
-        return true;
-    }
-    if lim.rlim_max < want {
-        return false;
-    }
-    lim.rlim_cur = want;
-    // SAFETY: a valid rlimit, within the hard limit.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
-}
-
 /// The child: connects `count` sockets, says "ready", waits for a line,
 /// writes one byte on each, then waits for stdin to close.
 #[test]
@@ -69,7 +41,10 @@ fn measure_client_child() {
     let (addr, count) = spec.split_once(',').unwrap();
     let addr: SocketAddr = addr.parse().unwrap();
     let count: usize = count.parse().unwrap();
-    assert!(raise_nofile(count as u64 + 100), "child: RLIMIT_NOFILE");
+    assert!(
+        common::raise_nofile(count as u64 + 100),
+        "child: RLIMIT_NOFILE"
+    );
     let conns: Vec<_> = (0..count)
         .map(|_| std::net::TcpStream::connect(addr).unwrap())
         .collect();
@@ -96,7 +71,7 @@ enum Idle {
 }
 
 fn idle_memory(mode: Idle) {
-    if !raise_nofile(IDLE as u64 + 200) {
+    if !common::raise_nofile(IDLE as u64 + 200) {
         eprintln!("skipped: RLIMIT_NOFILE cannot be raised to {}", IDLE + 200);
         return;
     }
@@ -138,7 +113,7 @@ fn idle_memory(mode: Idle) {
             }
         }
         ringbolt::time::sleep(Duration::from_millis(100)).await;
-        let before = rss();
+        let before = common::rss();
         let t0 = Instant::now();
         let waits: Vec<_> = streams
             .into_iter()
@@ -160,7 +135,7 @@ fn idle_memory(mode: Idle) {
             })
             .collect();
         ringbolt::time::sleep(Duration::from_millis(300)).await;
-        let idle = rss();
+        let idle = common::rss();
         let arm = t0.elapsed();
         child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
         child.stdin.as_mut().unwrap().flush().unwrap();

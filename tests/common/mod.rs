@@ -100,3 +100,35 @@ pub fn uring(builder: ringbolt::Builder) -> Option<ringbolt::Runtime> {
         Err(e) => panic!("io_uring runtime: {e}"),
     }
 }
+
+/// RSS of this process, in bytes.
+pub fn rss() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Raises RLIMIT_NOFILE to at least `want`; false if it cannot.
+pub fn raise_nofile(want: u64) -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    if lim.rlim_cur >= want {
+        return true;
+    }
+    if lim.rlim_max < want {
+        return false;
+    }
+    lim.rlim_cur = want;
+    // SAFETY: a valid rlimit, within the hard limit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
