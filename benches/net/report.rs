@@ -44,15 +44,18 @@ fn cells(records: &[Record]) -> Vec<Cell> {
     out
 }
 
+/// Whether `r` is a record of `contender` in `cell`.
+fn record_of(r: &Record, cell: &Cell, contender: Contender) -> bool {
+    r.get_str("workload") == Some(cell.workload)
+        && r.get_num("connections") == Some(cell.connections as f64)
+        && r.get_str("contender") == Some(contender.name())
+}
+
 /// The values of `key` over the rounds of one contender in one cell.
 fn values(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Vec<f64> {
     records
         .iter()
-        .filter(|r| {
-            r.get_str("workload") == Some(cell.workload)
-                && r.get_num("connections") == Some(cell.connections as f64)
-                && r.get_str("contender") == Some(contender.name())
-        })
+        .filter(|r| record_of(r, cell, contender))
         .filter_map(|r| r.get_num(key))
         .collect()
 }
@@ -62,11 +65,7 @@ fn values(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> V
 fn by_round(records: &[Record], cell: &Cell, contender: Contender, key: &str) -> Vec<(u64, f64)> {
     records
         .iter()
-        .filter(|r| {
-            r.get_str("workload") == Some(cell.workload)
-                && r.get_num("connections") == Some(cell.connections as f64)
-                && r.get_str("contender") == Some(contender.name())
-        })
+        .filter(|r| record_of(r, cell, contender))
         .filter_map(|r| Some((r.get_num("round")? as u64, r.get_num(key)?)))
         .filter(|(_, v)| v.is_finite())
         .collect()
