@@ -112,7 +112,7 @@ pub(crate) const WORKLOADS: [&str; 3] = ["echo-64b", "echo-4k", "http-hello"];
 /// Background load (cores) under which the machine counts as quiet.
 const QUIET_CORES: f64 = 0.25;
 /// wrk's connection count (`-c`).
-const WRK_CONNECTIONS: usize = 100;
+pub(crate) const WRK_CONNECTIONS: usize = 100;
 /// What every report says about the machine being shared.
 const SHARED_CORES_NOTE: &str = "Client (load generator) and server run on the same machine and share its cores; \
      every contender is measured under the same sharing, so ratios hold, absolute figures are lower than with separate machines.";

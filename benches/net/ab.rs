@@ -1,4 +1,4 @@
-//! `--ab A,B`: two echo servers measured in alternating short slices, for
+//! `--ab A,B`: two servers measured in alternating short slices, for
 //! ratios that survive the machine's slow drifts and flips.
 //!
 //! This VM flips for seconds at a time between a fast and a slow state (the
@@ -29,6 +29,14 @@
 //!    slices are split at the geometric mean of its 10th and 90th
 //!    percentile of CPU/request when those differ by 1.5× or more).
 //!
+//! `http-hello` is driven by `wrk` instead of the echo client: one slice is
+//! one `wrk -t1 -c<connections> -d<s>s` run against one server (wrk takes
+//! whole seconds only, so slices are 1 s by default; each run opens its
+//! connections afresh, and their accept and close fall in the slice, the
+//! same for both servers). The slice's requests and requests/s are wrk's,
+//! its CPU the server's clock around the whole run, and the client's cores
+//! are wrk's (a child process: `RUSAGE_CHILDREN`).
+//!
 //! An idle server sits blocked in its wait syscall and uses no CPU (the
 //! report checks). With `--pin` the client runs on CPU 0 and both servers
 //! on CPU 1. The summary (Markdown) goes to stdout and to `--md PATH`;
@@ -37,14 +45,18 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    fmt_num, machine_busy_time, process_sched_time, thread_cpu_time, Args, Record,
+    children_cpu_time, fmt_num, machine_busy_time, process_sched_time, thread_cpu_time, Args,
+    Record,
 };
 use crate::process::ServerProcess;
-use crate::uring_client::{EchoLoad, End};
-use crate::{Contender, EchoClient, NetArgs, ServerKind, WORKLOADS};
+use crate::uring_client::{Drive, EchoLoad, End};
+use crate::{Contender, EchoClient, NetArgs, ServerKind, WORKLOADS, WRK_CONNECTIONS};
 
-/// Length of one slice unless `--slice-ms` says otherwise.
+/// Length of one echo slice unless `--slice-ms` says otherwise.
 const DEFAULT_SLICE_MS: u64 = 100;
+/// Length of one HTTP slice (one wrk run) unless `--slice-ms` says
+/// otherwise; wrk takes whole seconds.
+const DEFAULT_HTTP_SLICE_MS: u64 = 1000;
 /// Measured time (seconds) unless `--duration` says otherwise.
 const DEFAULT_DURATION: f64 = 20.0;
 /// Warm-up per server (seconds) unless `--warmup` says otherwise.
@@ -71,6 +83,9 @@ struct Slice {
     cpu: Duration,
     /// The other (idle) server's CPU time over the slice.
     idle_cpu: Duration,
+    /// The load generator's CPU time over the slice (the echo client's
+    /// thread, or the wrk run).
+    client_cpu: Duration,
     /// Every thread of the driven server was off the CPU when its clock
     /// was read at the end.
     settled: bool,
@@ -80,6 +95,11 @@ impl Slice {
     /// The server's CPU µs per request.
     fn us_per_req(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
+
+    /// The load generator's CPU µs per request.
+    fn client_us_per_req(&self) -> f64 {
+        self.client_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
     }
 
     /// Requests per second of wall time.
@@ -105,9 +125,9 @@ struct Load {
 struct AbPlan {
     /// A and B.
     contenders: [Contender; 2],
-    /// `echo-64b` or `echo-4k`.
+    /// `echo-64b`, `echo-4k` or `http-hello`.
     workload: &'static str,
-    /// The echoed message's size, bytes.
+    /// The echoed message's size, bytes (echo only).
     msg_size: usize,
     /// Connections per server.
     connections: usize,
@@ -188,6 +208,7 @@ fn write_json(
                 .num("wall_us", s.wall.as_secs_f64() * 1e6)
                 .num("cpu_us", s.cpu.as_secs_f64() * 1e6)
                 .num("idle_cpu_us", s.idle_cpu.as_secs_f64() * 1e6)
+                .num("client_cpu_us", s.client_cpu.as_secs_f64() * 1e6)
                 .num("cpu_us_per_req", s.us_per_req())
                 .num("rps", s.rps())
                 .num("settled", f64::from(u8::from(s.settled)));
@@ -208,21 +229,21 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
     let chosen: Vec<&'static str> = WORKLOADS.into_iter().filter(|w| args.selected(w)).collect();
     let workload = match chosen.as_slice() {
         _ if args.filter.is_none() => "echo-64b",
-        [w @ ("echo-64b" | "echo-4k")] => *w,
-        [] => return Err("--filter matches no workload (--ab takes echo-64b or echo-4k)".into()),
-        [w] => {
-            return Err(format!(
-                "--ab measures echo workloads only (echo-64b, echo-4k), not {w}"
-            ))
-        }
+        [w] => *w,
+        [] => return Err("--filter matches no workload".into()),
         many => {
             return Err(format!(
-                "--filter matches {}: --ab takes one workload, echo-64b or echo-4k",
+                "--filter matches {}: --ab takes one workload",
                 many.join(", ")
             ))
         }
     };
+    let http = workload == "http-hello";
+    if http && contenders.contains(&Contender::RawUring) {
+        return Err("raw-uring serves echo only: no --ab with http-hello".into());
+    }
     let connections = match net.connections.as_deref() {
+        None if http => WRK_CONNECTIONS,
         None => DEFAULT_CONNECTIONS,
         Some([n]) if *n > 0 => *n,
         Some(_) => return Err("--ab takes one --connections value (per server), > 0".into()),
@@ -235,9 +256,20 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
             Err(format!("bad {what} {v}"))
         }
     };
-    let slice_ms = net.slice_ms.unwrap_or(DEFAULT_SLICE_MS);
-    if slice_ms == 0 {
-        return Err("--slice-ms must be > 0".into());
+    let slice_ms = net.slice_ms.unwrap_or(if http {
+        DEFAULT_HTTP_SLICE_MS
+    } else {
+        DEFAULT_SLICE_MS
+    });
+    if slice_ms == 0 || (http && slice_ms % 1000 != 0) {
+        return Err(format!(
+            "--slice-ms must be > 0{}",
+            if http {
+                " and whole seconds for wrk"
+            } else {
+                ""
+            }
+        ));
     }
     Ok(AbPlan {
         contenders,
@@ -257,8 +289,13 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
     if let Some(b) = &b_exe {
         eprintln!("net bench --ab: B's server runs from {}", b.display());
     }
+    let kind = if plan.workload == "http-hello" {
+        ServerKind::Http
+    } else {
+        ServerKind::Echo
+    };
     let start = |c: Contender, exe: &std::path::Path| {
-        ServerProcess::start_from(exe, c, ServerKind::Echo)
+        ServerProcess::start_from(exe, c, kind)
             .map_err(|e| format!("server {} ({}): {e}", c.name(), exe.display()))
     };
     let servers = [
@@ -270,21 +307,30 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
         "net bench --ab: A pid {}, B pid {}; connecting",
         pids[0], pids[1]
     );
-    let mut load = EchoLoad::connect(
-        &[servers[0].addr, servers[1].addr],
-        plan.connections,
-        plan.msg_size,
-    )
-    .map_err(|e| format!("client: {e}"))?;
+    let addrs = [servers[0].addr, servers[1].addr];
+    let mut load = match kind {
+        ServerKind::Echo => SliceLoad::Echo(Box::new(
+            EchoLoad::connect(&addrs, plan.connections, plan.msg_size)
+                .map_err(|e| format!("client: {e}"))?,
+        )),
+        ServerKind::Http => {
+            crate::wrk::ensure_wrk()?;
+            SliceLoad::Http {
+                addrs,
+                connections: plan.connections,
+                errors: 0,
+            }
+        }
+    };
     for (who, &pid) in pids.iter().enumerate() {
-        load.drive(who, plan.warmup, End::Quiesce, None)
+        load.drive(who, plan.warmup)
             .map_err(|e| format!("warm-up of {}: {e}", plan.contenders[who].name()))?;
         settle(pid);
     }
 
     let mut slices = Vec::new();
     let machine0 = machine_busy_time().unwrap_or_default();
-    let client0 = thread_cpu_time();
+    let client0 = load.client_cpu_time();
     let servers0 = sched_time(pids[0])? + sched_time(pids[1])?;
     let t0 = Instant::now();
     let mut last_report = (t0, 0usize);
@@ -306,7 +352,7 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
         }
     }
     let secs = t0.elapsed().as_secs_f64();
-    let client = thread_cpu_time().saturating_sub(client0).as_secs_f64();
+    let client = load.client_cpu_time().saturating_sub(client0).as_secs_f64();
     let server_cpu = (sched_time(pids[0])? + sched_time(pids[1])?)
         .saturating_sub(servers0)
         .as_secs_f64();
@@ -321,7 +367,8 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
     };
     if load.errors() > 0 {
         eprintln!(
-            "net bench --ab: {} connection(s) ended with an error",
+            "net bench --ab: {} connection(s) ended with an error (HTTP: socket errors and bad \
+             responses)",
             load.errors()
         );
     }
@@ -333,16 +380,16 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
 /// One slice of server `who`: its CPU clock (and the other's) around a
 /// driven-then-quiesced interval.
 fn slice(
-    load: &mut EchoLoad,
+    load: &mut SliceLoad,
     who: usize,
     pids: [u32; 2],
     length: Duration,
     at: Duration,
 ) -> Result<Slice, String> {
     let before = [sched_time(pids[0])?, sched_time(pids[1])?];
-    let run = load
-        .drive(who, length, End::Quiesce, None)
-        .map_err(|e| format!("client: {e}"))?;
+    let client0 = load.client_cpu_time();
+    let run = load.drive(who, length)?;
+    let client_cpu = load.client_cpu_time().saturating_sub(client0);
     let settled = settle(pids[who]);
     let after = [sched_time(pids[0])?, sched_time(pids[1])?];
     let delta = |k: usize| after[k].saturating_sub(before[k]);
@@ -353,8 +400,69 @@ fn slice(
         wall: run.elapsed,
         cpu: delta(who),
         idle_cpu: delta(1 - who),
+        client_cpu,
         settled,
     })
+}
+
+/// What drives the slices: the echo client, or one wrk run per slice.
+enum SliceLoad {
+    /// The io_uring echo client, holding its connections to both servers.
+    Echo(Box<EchoLoad>),
+    /// `wrk` against `addrs[who]`, `connections` connections per run.
+    Http {
+        addrs: [std::net::SocketAddr; 2],
+        connections: usize,
+        /// Socket errors and bad responses wrk reported so far.
+        errors: u64,
+    },
+}
+
+impl SliceLoad {
+    /// Loads server `who` for `length`, then leaves it idle (echo:
+    /// quiesced; HTTP: wrk has exited).
+    fn drive(&mut self, who: usize, length: Duration) -> Result<Drive, String> {
+        match self {
+            SliceLoad::Echo(load) => load
+                .drive(who, length, End::Quiesce, None)
+                .map_err(|e| format!("client: {e}")),
+            SliceLoad::Http {
+                addrs,
+                connections,
+                errors,
+            } => {
+                let secs = length.as_secs().max(1);
+                let run = crate::wrk::run(addrs[who], *connections, secs)?;
+                *errors += run.errors;
+                if run.requests == 0 || run.rps.is_nan() || run.rps <= 0.0 {
+                    return Err("wrk completed no request".into());
+                }
+                Ok(Drive {
+                    requests: run.requests,
+                    // wrk's requests/s is its requests over its own
+                    // measured time.
+                    elapsed: Duration::from_secs_f64(run.requests as f64 / run.rps),
+                })
+            }
+        }
+    }
+
+    /// CPU time of the load generator so far (this thread, or the waited
+    /// wrk runs).
+    fn client_cpu_time(&self) -> Duration {
+        match self {
+            SliceLoad::Echo(_) => thread_cpu_time(),
+            SliceLoad::Http { .. } => children_cpu_time(),
+        }
+    }
+
+    /// Connections that ended with an error (echo), or wrk's error count.
+    fn errors(&self) -> u64 {
+        match self {
+            SliceLoad::Echo(load) => load.errors() as u64,
+            SliceLoad::Http { errors, .. } => *errors,
+        }
+    }
 }
 
 /// The server's time on CPU, all threads, from the scheduler's clock.
@@ -555,12 +663,13 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
          more requests per second. Each pair is one slice of each server, adjacent in time.\n\n",
     );
 
-    out.push_str("| contender | slices | server CPU µs/req, median (25th – 75th) | rps, median (25th – 75th) | fast slices |\n");
-    out.push_str("|---|---:|---:|---:|---:|\n");
+    out.push_str("| contender | slices | server CPU µs/req, median (25th – 75th) | rps, median (25th – 75th) | client CPU µs/req, median | fast slices |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for (who, name) in names.iter().enumerate() {
         let mine: Vec<&Slice> = slices.iter().filter(|s| s.who == who).collect();
         let us: Vec<f64> = mine.iter().map(|s| s.us_per_req()).collect();
         let rps: Vec<f64> = mine.iter().map(|s| s.rps()).collect();
+        let client: Vec<f64> = mine.iter().map(|s| s.client_us_per_req()).collect();
         let fast = state_threshold(slices, who).map_or("— (one state)".to_string(), |t| {
             format!(
                 "{} (< {} µs/req)",
@@ -569,7 +678,7 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
             )
         });
         out.push_str(&format!(
-            "| {} {name} | {} | {} ({} – {}) | {} ({} – {}) | {fast} |\n",
+            "| {} {name} | {} | {} ({} – {}) | {} ({} – {}) | {} | {fast} |\n",
             ["A", "B"][who],
             mine.len(),
             fmt_num(quantile(&us, 0.5)),
@@ -578,9 +687,13 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
             fmt_num(quantile(&rps, 0.5)),
             fmt_num(quantile(&rps, 0.25)),
             fmt_num(quantile(&rps, 0.75)),
+            fmt_num(quantile(&client, 0.5)),
         ));
     }
-    out.push('\n');
+    out.push_str(
+        "\nThe client's CPU per request is the load generator's (the echo client's thread, or wrk) while it \
+         drove that server: a server that answers in fewer, larger batches makes it cheaper.\n\n",
+    );
 
     // Sanity checks: the idle server's clock, the settling.
     let idle: Vec<f64> = slices
