@@ -6,44 +6,14 @@
 
 mod common;
 
+use common::{pair, payload, reset, ring_or_note, Dup};
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use ringbolt::net::{TcpListener, TcpStream};
 use ringbolt::{Builder, Feature};
 use ringbolt_runtime::bufring::BufRing;
-
-/// Deterministic pseudo-random bytes (xorshift64*).
-fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
-}
-
-async fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
-    let addr = listener.local_addr().unwrap();
-    let connect = ringbolt::spawn(async move { TcpStream::connect(addr).await });
-    let (server, _) = listener.accept().await.unwrap();
-    (connect.await.unwrap().unwrap(), server)
-}
-
-/// The ring of this worker, or `None` after saying that only the fallback
-/// runs here.
-fn ring_or_note(test: &str) -> Option<BufRing> {
-    let ring = BufRing::current();
-    if ring.is_none() {
-        eprintln!(
-            "{test}: no buffer ring here (thread-pool driver or multishot off): fallback only"
-        );
-    }
-    ring
-}
 
 /// Echoes `data` through a server that reads with caller buffers of the
 /// given capacities in turn; returns what came back.
@@ -90,20 +60,6 @@ async fn echo_with_read_sizes(data: Vec<u8>, sizes: &'static [usize]) -> Vec<u8>
     writer.await.unwrap();
     server.await.unwrap();
     back
-}
-
-/// A second handle on the same connection (a dup'd descriptor), so that
-/// one task can write while another reads.
-trait Dup {
-    fn as_raw_fd_dup(&self) -> TcpStream;
-}
-
-impl Dup for TcpStream {
-    fn as_raw_fd_dup(&self) -> TcpStream {
-        use std::os::fd::AsFd;
-        let fd = self.as_fd().try_clone_to_owned().unwrap();
-        TcpStream::from_std(std::net::TcpStream::from(fd)).unwrap()
-    }
 }
 
 #[test]
@@ -256,28 +212,6 @@ fn eof_then_zero_forever() {
             assert_eq!(ring.in_use(), 0);
         }
     });
-}
-
-/// Closes `stream` with SO_LINGER 0: the peer gets a reset.
-fn reset(stream: TcpStream) {
-    let std = stream.into_std().unwrap();
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    use std::os::fd::AsRawFd;
-    // SAFETY: a valid socket and a valid `linger` of the given size.
-    let r = unsafe {
-        libc::setsockopt(
-            std.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(r, 0);
-    drop(std);
 }
 
 #[test]

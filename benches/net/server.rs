@@ -222,21 +222,15 @@ async fn ringbolt_accept_loop(listener: ringbolt::net::TcpListener, kind: Server
     }
 }
 
-/// Echoes until the peer closes, reusing one buffer.
+/// Echoes until the peer closes: each chunk is written back from the ring
+/// buffer it was received into (`read_chunk`), so nothing is copied in
+/// user space; the buffer goes back to the ring once sent.
 async fn ringbolt_echo(stream: ringbolt::net::TcpStream) -> io::Result<()> {
-    use ringbolt::buf::IoBuf as _;
-
-    let mut buf = Vec::with_capacity(ECHO_BUF);
-    loop {
-        let (n, b) = stream.read(buf).await;
-        let n = n?;
-        if n == 0 {
-            return Ok(());
-        }
-        let (res, b) = stream.write_all(b.slice(..n)).await;
+    while let Some(chunk) = stream.read_chunk().await? {
+        let (res, _chunk) = stream.write_all(chunk).await;
         res?;
-        buf = b.into_inner();
     }
+    Ok(())
 }
 
 /// HTTP/1.1 keep-alive: answers every complete request with "hello".

@@ -29,7 +29,7 @@
 
 use std::io;
 
-use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, RecvBuf};
 use ringbolt_runtime::op::net::{self, RingRecv};
 use ringbolt_runtime::op::Op;
 use ringbolt_runtime::SharedFd;
@@ -49,6 +49,23 @@ pub(crate) async fn read<B: IoBufMut + Send>(
     match recv {
         Some(r) => r.read(fd, buf).await,
         None => net::recv(fd.clone(), buf, 0).await,
+    }
+}
+
+/// The next received chunk without a copy where `recv` has a buffer ring;
+/// otherwise a plain receive into a new `Vec`. `None` at the end of the
+/// stream.
+pub(crate) async fn read_chunk(
+    recv: Option<&RingRecv>,
+    fd: &SharedFd,
+) -> io::Result<Option<RecvBuf>> {
+    match recv {
+        Some(r) => r.read_chunk(fd).await,
+        None => {
+            let buf = Vec::with_capacity(net::READ_CHUNK_FALLBACK);
+            let (res, buf) = net::recv(fd.clone(), buf, 0).await;
+            Ok((res? > 0).then(|| RecvBuf::from(buf)))
+        }
     }
 }
 

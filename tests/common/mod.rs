@@ -132,3 +132,75 @@ pub fn raise_nofile(want: u64) -> bool {
     // SAFETY: a valid rlimit, within the hard limit.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+pub fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
+
+/// A connected (client, server) pair through `listener`.
+pub async fn pair(
+    listener: &ringbolt::net::TcpListener,
+) -> (ringbolt::net::TcpStream, ringbolt::net::TcpStream) {
+    let addr = listener.local_addr().unwrap();
+    let connect = ringbolt::spawn(async move { ringbolt::net::TcpStream::connect(addr).await });
+    let (server, _) = listener.accept().await.unwrap();
+    (connect.await.unwrap().unwrap(), server)
+}
+
+/// The ring of this worker, or `None` after saying that only the fallback
+/// runs here.
+pub fn ring_or_note(test: &str) -> Option<ringbolt_runtime::bufring::BufRing> {
+    let ring = ringbolt_runtime::bufring::BufRing::current();
+    if ring.is_none() {
+        eprintln!(
+            "{test}: no buffer ring here (thread-pool driver or multishot off): fallback only"
+        );
+    }
+    ring
+}
+
+/// Closes `stream` with SO_LINGER 0: the peer gets a reset.
+pub fn reset(stream: ringbolt::net::TcpStream) {
+    let std = stream.into_std().unwrap();
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a valid `linger` of the given size.
+    let r = unsafe {
+        libc::setsockopt(
+            std.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    drop(std);
+}
+
+/// A second handle on the same connection (a dup'd descriptor), so that
+/// one task can write while another reads.
+pub trait Dup {
+    /// The dup'd handle.
+    fn as_raw_fd_dup(&self) -> ringbolt::net::TcpStream;
+}
+
+impl Dup for ringbolt::net::TcpStream {
+    fn as_raw_fd_dup(&self) -> ringbolt::net::TcpStream {
+        use std::os::fd::AsFd;
+        let fd = self.as_fd().try_clone_to_owned().unwrap();
+        ringbolt::net::TcpStream::from_std(std::net::TcpStream::from(fd)).unwrap()
+    }
+}

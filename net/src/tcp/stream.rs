@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, RecvBuf};
 use ringbolt_runtime::op::net::{self as op, sys, RingRecv, SockAddr};
 use ringbolt_runtime::SharedFd;
 
@@ -120,6 +120,51 @@ impl TcpStream {
     /// The kernel's error (`ECONNRESET`, ...); the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
         sio::read(Some(&self.recv), &self.fd, buf).await
+    }
+
+    /// Receives the next chunk of bytes without copying them: a
+    /// [`RecvBuf`] holding the ring buffer the kernel received them into
+    /// (or, where buffer rings are unavailable, a `Vec` a plain receive
+    /// filled). `None` means the peer closed its sending side.
+    ///
+    /// A chunk is what one receive got: its size depends on how the bytes
+    /// arrived, up to the ring's buffer size. Bytes a [`read`] left queued
+    /// come first. The `RecvBuf` can be written on as it is; dropping it
+    /// gives the buffer back to the ring.
+    ///
+    /// [`read`]: TcpStream::read
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (`ECONNRESET`, ...), after the chunks received
+    /// before it.
+    ///
+    /// # Examples
+    ///
+    /// An echo that copies nothing in user space:
+    ///
+    /// ```
+    /// use ringbolt_net::{TcpListener, TcpStream};
+    ///
+    /// ringbolt_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     let (res, _) = client.write_all(b"ping".to_vec()).await;
+    ///     res?;
+    ///     if let Some(chunk) = server.read_chunk().await? {
+    ///         assert_eq!(&chunk[..], b"ping");
+    ///         let (res, _chunk) = server.write_all(chunk).await;
+    ///         res?;
+    ///     }
+    ///     let (n, buf) = client.read(Vec::with_capacity(16)).await;
+    ///     assert_eq!(&buf[..n?], b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn read_chunk(&self) -> io::Result<Option<RecvBuf>> {
+        sio::read_chunk(Some(&self.recv), &self.fd).await
     }
 
     /// Waits until a [`read`](TcpStream::read) would not wait: bytes have

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, RecvBuf};
 use ringbolt_runtime::op::net::{self as op, sys};
 use ringbolt_runtime::SharedFd;
 
@@ -73,6 +73,19 @@ impl UnixStream {
     /// The kernel's error; the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
         sio::read(None, &self.fd, buf).await
+    }
+
+    /// Receives the next chunk of bytes (up to
+    /// [`READ_CHUNK_FALLBACK`](ringbolt_runtime::op::net::READ_CHUNK_FALLBACK)
+    /// bytes, into a new `Vec`: Unix streams read without a buffer ring);
+    /// `None` means the peer closed its sending side. The same shape as
+    /// [`TcpStream::read_chunk`](crate::TcpStream::read_chunk).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub async fn read_chunk(&self) -> io::Result<Option<RecvBuf>> {
+        sio::read_chunk(None, &self.fd).await
     }
 
     /// Reads into the buffers in order, in one RECVMSG.

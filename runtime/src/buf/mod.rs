@@ -70,10 +70,12 @@
 
 mod aligned;
 mod io_buf;
+mod recv_buf;
 mod slice;
 
 pub use aligned::AlignedBuf;
 pub use io_buf::{IoBuf, IoBufMut};
+pub use recv_buf::RecvBuf;
 pub use slice::Slice;
 
 /// The result of an operation that owned a buffer: the I/O result and the

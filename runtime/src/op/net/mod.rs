@@ -64,7 +64,7 @@ pub use accept_multi::{AcceptMulti, AcceptStream};
 pub use connect::{connect, Connect};
 pub use recv::{recv, Recv};
 pub use recv_multi::RecvMulti;
-pub use recv_ring::RingRecv;
+pub use recv_ring::{RingRecv, READ_CHUNK_FALLBACK};
 pub use recvmsg::{recv_from, recv_vectored, RecvMsg};
 pub use send::{send, Send};
 pub use send_zc::{send_zc, SendZc};

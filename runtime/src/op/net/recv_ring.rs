@@ -61,13 +61,17 @@ use std::task::{Context, Poll, Waker};
 use io_uring::cqueue;
 
 use super::recv_multi::RecvMulti;
-use crate::buf::{BufResult, IoBufMut};
+use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::bufring::BufRing;
 use crate::driver::Sink;
 use crate::fd::SharedFd;
 use crate::op::{cqe_result, streaming};
 use crate::spin::{SpinGuard, SpinLock};
 use crate::task::raw::wake_local_by_ref;
+
+/// Capacity of the `Vec` a [`RingRecv::read_chunk`] receives into where
+/// buffer rings are unavailable.
+pub const READ_CHUNK_FALLBACK: usize = 16 * 1024;
 
 /// The read side of a stream socket: multishot receives into the worker's
 /// buffer ring where available, plain receives otherwise. See the
@@ -122,6 +126,16 @@ enum Item {
 
 /// Takes bytes into the caller's buffers; returns how many it took.
 type Copy<'c> = dyn FnMut(&[u8]) -> usize + 'c;
+
+/// What a read takes from the queue.
+enum Take<'a, 'c> {
+    /// Nothing: it only asks whether a read would be ready.
+    Probe,
+    /// Bytes, copied into the caller's buffers.
+    Copy(&'a mut Copy<'c>),
+    /// The front chunk itself, handed out in its ring buffer.
+    Chunk(&'a mut Option<RecvBuf>),
+}
 
 /// What a poll of the ring path found.
 enum Outcome {
@@ -181,29 +195,19 @@ impl RingRecv {
             return (Ok(0), buf);
         }
         let mut filled = 0;
-        let outcome = poll_fn(|cx| {
-            self.poll_inner(
-                cx,
-                fd,
-                Some(&mut |src: &[u8]| {
-                    let n = src.len().min(total - filled);
-                    // SAFETY: `filled + n <= bytes_total()`, so the copy stays inside the buffer's
-                    // memory (IoBufMut contract), which `src` (a ring buffer) does not overlap; the
-                    // bytes written are initialised, so `set_init` may cover them.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            src.as_ptr(),
-                            buf.stable_mut_ptr().add(filled),
-                            n,
-                        );
-                        buf.set_init(filled + n);
-                    }
-                    filled += n;
-                    n
-                }),
-            )
-        })
-        .await;
+        let mut copy = |src: &[u8]| {
+            let n = src.len().min(total - filled);
+            // SAFETY: `filled + n <= bytes_total()`, so the copy stays inside the buffer's
+            // memory (IoBufMut contract), which `src` (a ring buffer) does not overlap; the
+            // bytes written are initialised, so `set_init` may cover them.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr().add(filled), n);
+                buf.set_init(filled + n);
+            }
+            filled += n;
+            n
+        };
+        let outcome = poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Copy(&mut copy))).await;
         match outcome {
             Outcome::Done(res) => (res, buf),
             Outcome::Fallback => super::recv(fd.clone(), buf, 0).await,
@@ -226,43 +230,60 @@ impl RingRecv {
             return (Ok(0), bufs);
         }
         let (mut idx, mut off) = (0usize, 0usize);
-        let outcome = poll_fn(|cx| {
-            self.poll_inner(
-                cx,
-                fd,
-                Some(&mut |src: &[u8]| {
-                    let mut taken = 0;
-                    while taken < src.len() && idx < bufs.len() {
-                        let b = &mut bufs[idx];
-                        let room = b.bytes_total() - off;
-                        if room == 0 {
-                            idx += 1;
-                            off = 0;
-                            continue;
-                        }
-                        let n = room.min(src.len() - taken);
-                        // SAFETY: `off + n <= bytes_total()` of this buffer (IoBufMut contract:
-                        // valid, writable, not overlapping the ring buffer `src`); the bytes
-                        // written are initialised.
-                        unsafe {
-                            std::ptr::copy_nonoverlapping(
-                                src.as_ptr().add(taken),
-                                b.stable_mut_ptr().add(off),
-                                n,
-                            );
-                            b.set_init(off + n);
-                        }
-                        off += n;
-                        taken += n;
-                    }
-                    taken
-                }),
-            )
-        })
-        .await;
+        let mut copy = |src: &[u8]| {
+            let mut taken = 0;
+            while taken < src.len() && idx < bufs.len() {
+                let b = &mut bufs[idx];
+                let room = b.bytes_total() - off;
+                if room == 0 {
+                    idx += 1;
+                    off = 0;
+                    continue;
+                }
+                let n = room.min(src.len() - taken);
+                // SAFETY: `off + n <= bytes_total()` of this buffer (IoBufMut contract:
+                // valid, writable, not overlapping the ring buffer `src`); the bytes
+                // written are initialised.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src.as_ptr().add(taken),
+                        b.stable_mut_ptr().add(off),
+                        n,
+                    );
+                    b.set_init(off + n);
+                }
+                off += n;
+                taken += n;
+            }
+            taken
+        };
+        let outcome = poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Copy(&mut copy))).await;
         match outcome {
             Outcome::Done(res) => (res, bufs),
             Outcome::Fallback => super::recv_vectored(fd.clone(), bufs).await,
+        }
+    }
+
+    /// Receives the next chunk without copying it: the bytes queued first
+    /// (the rest of a chunk a read took part of), else the next chunk to
+    /// arrive, in the ring buffer the kernel put it in. `None` is the end
+    /// of the stream. Where buffer rings are unavailable it is a plain
+    /// receive into a new `Vec` of [`READ_CHUNK_FALLBACK`] bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](RingRecv::read).
+    pub async fn read_chunk(&self, fd: &SharedFd) -> io::Result<Option<RecvBuf>> {
+        let mut chunk = None;
+        let outcome = poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Chunk(&mut chunk))).await;
+        match outcome {
+            Outcome::Done(Ok(_)) => Ok(chunk),
+            Outcome::Done(Err(e)) => Err(e),
+            Outcome::Fallback => {
+                let (res, buf) =
+                    super::recv(fd.clone(), Vec::with_capacity(READ_CHUNK_FALLBACK), 0).await;
+                Ok((res? > 0).then(|| RecvBuf::from(buf)))
+            }
         }
     }
 
@@ -275,7 +296,7 @@ impl RingRecv {
     ///
     /// The poll's error.
     pub async fn readable(&self, fd: &SharedFd) -> io::Result<()> {
-        match poll_fn(|cx| self.poll_inner(cx, fd, None)).await {
+        match poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Probe)).await {
             Outcome::Done(_) => Ok(()),
             Outcome::Fallback => {
                 let events = (libc::POLLIN | libc::POLLRDHUP) as u32;
@@ -306,20 +327,19 @@ impl RingRecv {
     }
 
     /// The core: queued data first, then waiting for the armed op's next
-    /// chunk, then arming on this worker's ring, else the fallback. `copy`
-    /// takes bytes into the caller's buffers and says how many it took;
-    /// `None` only asks whether a read would be ready. The lock is never
+    /// chunk, then arming on this worker's ring, else the fallback. `take`
+    /// says what a ready read takes from the queue. The lock is never
     /// held across a driver call: a submission may reap, which delivers
     /// into this very state.
     fn poll_inner(
         &self,
         cx: &mut Context<'_>,
         fd: &SharedFd,
-        mut copy: Option<&mut Copy<'_>>,
+        take: &mut Take<'_, '_>,
     ) -> Poll<Outcome> {
         let mut st = self.shared.lock();
         loop {
-            if let Some(res) = st.take_ready(copy.as_deref_mut()) {
+            if let Some(res) = st.take_ready(take) {
                 return Poll::Ready(Outcome::Done(res));
             }
             if st.arming || (st.op.is_some() && !st.ended) {
@@ -443,11 +463,13 @@ impl State {
         }
     }
 
-    /// The result of a read if one is ready: queued bytes (as many as
-    /// `copy` takes), else a queued error or the end of the stream.
-    fn take_ready<'c>(&mut self, copy: Option<&mut Copy<'c>>) -> Option<io::Result<usize>> {
-        let Some(copy) = copy else {
-            return (!self.queue.is_empty() || self.eof).then_some(Ok(0));
+    /// The result of a read if one is ready: queued bytes (as `take` says),
+    /// else a queued error or the end of the stream.
+    fn take_ready(&mut self, take: &mut Take<'_, '_>) -> Option<io::Result<usize>> {
+        let copy = match take {
+            Take::Probe => return (!self.queue.is_empty() || self.eof).then_some(Ok(0)),
+            Take::Chunk(out) => return self.take_chunk(out),
+            Take::Copy(copy) => copy,
         };
         let mut total = 0;
         while let Some(front) = self.queue.front_mut() {
@@ -494,6 +516,36 @@ impl State {
             return Some(Ok(total));
         }
         self.eof.then_some(Ok(0))
+    }
+
+    /// The front chunk, handed out whole in its ring buffer (`out`), else
+    /// a queued error or the end of the stream.
+    fn take_chunk(&mut self, out: &mut Option<RecvBuf>) -> Option<io::Result<usize>> {
+        loop {
+            let Some(item) = self.queue.pop_front() else {
+                return self.eof.then_some(Ok(0));
+            };
+            match item {
+                Item::Data { bid, len, off } => {
+                    let Some(ring) = self.ring.as_ref() else {
+                        // As in take_ready: never the case.
+                        continue;
+                    };
+                    // SAFETY: `complete` claimed the buffer from this ring;
+                    // the item is popped, so only the RecvBuf recycles it.
+                    // `off <= len` (reads advance `off` up to `len`).
+                    let chunk = unsafe { RecvBuf::from_ring(ring.clone(), bid, off, len) };
+                    let n = chunk.len();
+                    *out = Some(chunk);
+                    return Some(Ok(n));
+                }
+                Item::Err(e) => return Some(Err(e)),
+                Item::Eof => {
+                    self.eof = true;
+                    return Some(Ok(0));
+                }
+            }
+        }
     }
 
     /// Makes `ring` the one new chunks come from. Queued chunks belong to
