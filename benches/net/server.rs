@@ -234,36 +234,34 @@ async fn ringbolt_echo(stream: ringbolt::net::TcpStream) -> io::Result<()> {
 }
 
 /// HTTP/1.1 keep-alive: answers every complete request with "hello".
+/// Requests are parsed where they were received (the ring buffer of the
+/// chunk) unless part of one is pending from an earlier chunk; only an
+/// incomplete rest is copied, into `pending`.
 async fn ringbolt_http(stream: ringbolt::net::TcpStream) -> io::Result<()> {
     let mut pending: Vec<u8> = Vec::with_capacity(4096);
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    loop {
+    while let Some(chunk) = stream.read_chunk().await? {
+        let in_place = pending.is_empty();
+        if !in_place {
+            pending.extend_from_slice(&chunk);
+        }
+        let mut done = 0;
         loop {
-            match parse(&pending) {
-                Parsed::Request { len, keep_alive } => {
-                    pending.drain(..len);
-                    let reply = if keep_alive { HELLO } else { HELLO_CLOSE };
+            let input = if in_place { &chunk[done..] } else { &pending[done..] };
+            match answer(input) {
+                Answer::Reply { len, reply, close } => {
+                    done += len;
                     let (res, _) = stream.write_all(reply).await;
                     res?;
-                    if !keep_alive {
+                    if close {
                         return Ok(());
                     }
                 }
-                Parsed::Partial if pending.len() <= MAX_HEAD => break,
-                Parsed::Partial | Parsed::Bad => {
-                    let (res, _) = stream.write_all(BAD_REQUEST).await;
-                    return res;
-                }
+                Answer::More => break,
             }
         }
-        buf.clear();
-        let (n, b) = stream.read(buf).await;
-        buf = b;
-        if n? == 0 {
-            return Ok(());
-        }
-        pending.extend_from_slice(&buf);
+        keep_rest(&mut pending, in_place, &chunk, done);
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -320,33 +318,39 @@ async fn tokio_echo(mut stream: tokio::net::TcpStream) -> io::Result<()> {
 }
 
 /// HTTP/1.1 keep-alive: answers every complete request with "hello".
+/// Requests are parsed in the read buffer unless part of one is pending
+/// from an earlier read; only an incomplete rest is copied, into
+/// `pending` (the same shape as the ringbolt server).
 async fn tokio_http(mut stream: tokio::net::TcpStream) -> io::Result<()> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     let mut pending: Vec<u8> = Vec::with_capacity(4096);
     let mut buf = vec![0u8; 4096];
     loop {
-        loop {
-            match parse(&pending) {
-                Parsed::Request { len, keep_alive } => {
-                    pending.drain(..len);
-                    let reply = if keep_alive { HELLO } else { HELLO_CLOSE };
-                    stream.write_all(reply).await?;
-                    if !keep_alive {
-                        return Ok(());
-                    }
-                }
-                Parsed::Partial if pending.len() <= MAX_HEAD => break,
-                Parsed::Partial | Parsed::Bad => {
-                    return stream.write_all(BAD_REQUEST).await;
-                }
-            }
-        }
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             return Ok(());
         }
-        pending.extend_from_slice(&buf[..n]);
+        let chunk = &buf[..n];
+        let in_place = pending.is_empty();
+        if !in_place {
+            pending.extend_from_slice(chunk);
+        }
+        let mut done = 0;
+        loop {
+            let input = if in_place { &chunk[done..] } else { &pending[done..] };
+            match answer(input) {
+                Answer::Reply { len, reply, close } => {
+                    done += len;
+                    stream.write_all(reply).await?;
+                    if close {
+                        return Ok(());
+                    }
+                }
+                Answer::More => break,
+            }
+        }
+        keep_rest(&mut pending, in_place, chunk, done);
     }
 }
 
@@ -361,6 +365,49 @@ fn report_conn_error(res: io::Result<()>) {
         ) {
             eprintln!("net bench server: connection error: {e}");
         }
+    }
+}
+
+/// What to send for the bytes at the start of the input.
+enum Answer {
+    /// `len` bytes make a request (or a malformed one: then `reply` is the
+    /// 400 and `close` is set).
+    Reply {
+        len: usize,
+        reply: &'static [u8],
+        close: bool,
+    },
+    /// Need more bytes.
+    More,
+}
+
+/// The answer to the request at the start of `input`: "hello" (with
+/// `Connection: close` when the client asked), 400 for a malformed or
+/// oversized head.
+fn answer(input: &[u8]) -> Answer {
+    match parse(input) {
+        Parsed::Request { len, keep_alive } => Answer::Reply {
+            len,
+            reply: if keep_alive { HELLO } else { HELLO_CLOSE },
+            close: !keep_alive,
+        },
+        Parsed::Partial if input.len() <= MAX_HEAD => Answer::More,
+        Parsed::Partial | Parsed::Bad => Answer::Reply {
+            len: input.len(),
+            reply: BAD_REQUEST,
+            close: true,
+        },
+    }
+}
+
+/// Keeps the unanswered rest of the input for the next read: the chunk's
+/// tail is copied into `pending` (parsed in place), or the answered head
+/// of `pending` is dropped.
+fn keep_rest(pending: &mut Vec<u8>, in_place: bool, chunk: &[u8], done: usize) {
+    if in_place {
+        pending.extend_from_slice(&chunk[done..]);
+    } else {
+        pending.drain(..done);
     }
 }
 
