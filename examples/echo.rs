@@ -8,23 +8,22 @@
 use std::io;
 use std::pin::pin;
 
-use ringbolt::buf::IoBuf;
 use ringbolt::net::{TcpListener, TcpStream};
 
 /// Echoes everything the peer sends until it closes its side.
+///
+/// `read_chunk` hands out each chunk in the buffer the kernel received it
+/// into (a buffer of the worker's ring), and the chunk is written back from
+/// there: no copy in user space. (`stream.read(buf)` reads into a buffer of
+/// your own instead.)
 async fn echo(stream: TcpStream) -> io::Result<()> {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let (n, b) = stream.read(buf).await;
-        let n = n?;
-        if n == 0 {
-            return Ok(());
-        }
-        // Send back the bytes read, from the same buffer.
-        let (res, b) = stream.write_all(b.slice(..n)).await;
+    while let Some(chunk) = stream.read_chunk().await? {
+        let (res, chunk) = stream.write_all(chunk).await;
         res?;
-        buf = b.into_inner();
+        // Dropping the chunk gives its buffer back to the ring.
+        drop(chunk);
     }
+    Ok(())
 }
 
 fn main() -> io::Result<()> {

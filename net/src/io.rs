@@ -13,7 +13,9 @@
 //! bytes arrive, so an idle connection pins no receive memory
 //! (`TcpStream::readable` waits without any buffer). Received chunks queue
 //! in the stream and `read` copies them into the caller's buffer, keeping
-//! any remainder for the next read. Elsewhere (thread-pool driver,
+//! any remainder for the next read; `read_chunk` hands a chunk out in its
+//! ring buffer instead (a [`RecvBuf`], no copy), which goes back to the
+//! ring when dropped. Elsewhere (thread-pool driver,
 //! multishot off, older kernels) and on Unix streams, a read is an
 //! IORING_OP_RECV straight into the caller's buffer. The signature — owned
 //! buffer in, same buffer out — is the same on both paths.

@@ -14,6 +14,10 @@
 //! does not fit stays queued for the next read: nothing is lost or
 //! duplicated. A pending read holds only the caller's buffer, and
 //! [`RingRecv::readable`] waits for data with no buffer at all.
+//! [`RingRecv::read_chunk`] takes the front chunk out of the queue whole
+//! instead, in its ring buffer (a [`RecvBuf`], which gives the buffer back
+//! when dropped): no copy, but the buffer stays out of the ring while the
+//! caller holds it.
 //!
 //! # Who delivers the chunks
 //!
