@@ -246,7 +246,11 @@ async fn ringbolt_http(stream: ringbolt::net::TcpStream) -> io::Result<()> {
         }
         let mut done = 0;
         loop {
-            let input = if in_place { &chunk[done..] } else { &pending[done..] };
+            let input = if in_place {
+                &chunk[done..]
+            } else {
+                &pending[done..]
+            };
             match answer(input) {
                 Answer::Reply { len, reply, close } => {
                     done += len;
@@ -338,7 +342,11 @@ async fn tokio_http(mut stream: tokio::net::TcpStream) -> io::Result<()> {
         }
         let mut done = 0;
         loop {
-            let input = if in_place { &chunk[done..] } else { &pending[done..] };
+            let input = if in_place {
+                &chunk[done..]
+            } else {
+                &pending[done..]
+            };
             match answer(input) {
                 Answer::Reply { len, reply, close } => {
                     done += len;
