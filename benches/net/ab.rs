@@ -278,7 +278,14 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
         connections,
         slice: Duration::from_millis(slice_ms),
         duration: secs(net.duration, DEFAULT_DURATION, "--duration")?,
-        warmup: secs(net.warmup, DEFAULT_WARMUP, "--warmup")?,
+        // A wrk warm-up runs whole seconds, at least one.
+        warmup: secs(net.warmup, DEFAULT_WARMUP, "--warmup").map(|w| {
+            if http {
+                Duration::from_secs(w.as_secs_f64().ceil().max(1.0) as u64)
+            } else {
+                w
+            }
+        })?,
     })
 }
 
@@ -431,6 +438,7 @@ impl SliceLoad {
                 connections,
                 errors,
             } => {
+                // `plan` makes HTTP slices and warm-ups whole seconds.
                 let secs = length.as_secs().max(1);
                 let run = crate::wrk::run(addrs[who], *connections, secs)?;
                 *errors += run.errors;
@@ -692,7 +700,7 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
     }
     out.push_str(
         "\nThe client's CPU per request is the load generator's (the echo client's thread, or wrk) while it \
-         drove that server: a server that answers in fewer, larger batches makes it cheaper.\n\n",
+         drove that server.\n\n",
     );
 
     // Sanity checks: the idle server's clock, the settling.

@@ -63,11 +63,7 @@ pub(crate) async fn read_chunk(
 ) -> io::Result<Option<RecvBuf>> {
     match recv {
         Some(r) => r.read_chunk(fd).await,
-        None => {
-            let buf = Vec::with_capacity(net::READ_CHUNK_FALLBACK);
-            let (res, buf) = net::recv(fd.clone(), buf, 0).await;
-            Ok((res? > 0).then(|| RecvBuf::from(buf)))
-        }
+        None => net::recv_chunk(fd.clone()).await,
     }
 }
 

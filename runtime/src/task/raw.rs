@@ -65,6 +65,8 @@ pub(crate) struct Header {
     state: Cell<u8>,
     /// The key of the task in its worker's task list.
     key: Cell<usize>,
+    /// The home worker's id; 0 for a task without one (worker ids start
+    /// at 1, so no worker takes it for its own).
     home_id: u64,
     vtable: &'static Vtable,
     pub(crate) meta: TaskMeta,

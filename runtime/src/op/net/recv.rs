@@ -5,7 +5,7 @@ use std::io;
 
 use io_uring::{opcode, squeue};
 
-use crate::buf::{BufResult, IoBufMut};
+use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::fd::SharedFd;
 use crate::op::{Op, OpCode};
 
@@ -77,4 +77,21 @@ pub async fn recv<B: IoBufMut + Send>(fd: SharedFd, buf: B, flags: i32) -> BufRe
     let done = Op::new(Recv::new(fd, buf, flags)).await;
     let buf = done.data.into_buf(&done.result);
     (done.result.map(|n| n as usize), buf)
+}
+
+/// Capacity of the `Vec` a [`recv_chunk`] receives into (the chunk reads
+/// of streams that have no buffer ring).
+pub const READ_CHUNK_FALLBACK: usize = 16 * 1024;
+
+/// Receives the next chunk on a stream socket into a new `Vec` of
+/// [`READ_CHUNK_FALLBACK`] bytes: the plain-receive form of
+/// [`RingRecv::read_chunk`](super::RingRecv::read_chunk). `None` when the
+/// peer closed its side.
+///
+/// # Errors
+///
+/// The kernel's error (`ECONNRESET`, ...).
+pub async fn recv_chunk(fd: SharedFd) -> io::Result<Option<RecvBuf>> {
+    let (res, buf) = recv(fd, Vec::with_capacity(READ_CHUNK_FALLBACK), 0).await;
+    Ok((res? > 0).then(|| RecvBuf::from(buf)))
 }

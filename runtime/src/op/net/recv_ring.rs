@@ -73,10 +73,6 @@ use crate::op::{cqe_result, streaming};
 use crate::spin::{SpinGuard, SpinLock};
 use crate::task::raw::wake_local_by_ref;
 
-/// Capacity of the `Vec` a [`RingRecv::read_chunk`] receives into where
-/// buffer rings are unavailable.
-pub const READ_CHUNK_FALLBACK: usize = 16 * 1024;
-
 /// The read side of a stream socket: multishot receives into the worker's
 /// buffer ring where available, plain receives otherwise. See the
 /// module docs. `Send + Sync`; one per socket.
@@ -272,7 +268,7 @@ impl RingRecv {
     /// (the rest of a chunk a read took part of), else the next chunk to
     /// arrive, in the ring buffer the kernel put it in. `None` is the end
     /// of the stream. Where buffer rings are unavailable it is a plain
-    /// receive into a new `Vec` of [`READ_CHUNK_FALLBACK`] bytes.
+    /// receive into a new `Vec` ([`recv_chunk`](super::recv_chunk)).
     ///
     /// # Errors
     ///
@@ -283,11 +279,7 @@ impl RingRecv {
         match outcome {
             Outcome::Done(Ok(_)) => Ok(chunk),
             Outcome::Done(Err(e)) => Err(e),
-            Outcome::Fallback => {
-                let (res, buf) =
-                    super::recv(fd.clone(), Vec::with_capacity(READ_CHUNK_FALLBACK), 0).await;
-                Ok((res? > 0).then(|| RecvBuf::from(buf)))
-            }
+            Outcome::Fallback => super::recv_chunk(fd.clone()).await,
         }
     }
 
