@@ -224,19 +224,21 @@ async fn ringbolt_accept_loop(listener: ringbolt::net::TcpListener, kind: Server
 
 /// Echoes until the peer closes: each chunk is written back from the ring
 /// buffer it was received into (`read_chunk`), so nothing is copied in
-/// user space; the buffer goes back to the ring once sent.
+/// user space; the buffer goes back to the ring once sent. The send is
+/// queued behind (`write_behind`): the task goes straight on to its next
+/// read instead of waking up once more for the send's completion.
 async fn ringbolt_echo(stream: ringbolt::net::TcpStream) -> io::Result<()> {
     while let Some(chunk) = stream.read_chunk().await? {
-        let (res, _chunk) = stream.write_all(chunk).await;
-        res?;
+        stream.write_behind(chunk).await?;
     }
-    Ok(())
+    stream.flush().await
 }
 
 /// HTTP/1.1 keep-alive: answers every complete request with "hello".
 /// Requests are parsed where they were received (the ring buffer of the
 /// chunk) unless part of one is pending from an earlier chunk; only an
-/// incomplete rest is copied, into `pending`.
+/// incomplete rest is copied, into `pending`. Replies are queued behind
+/// (`write_behind`), as in the echo server.
 async fn ringbolt_http(stream: ringbolt::net::TcpStream) -> io::Result<()> {
     let mut pending: Vec<u8> = Vec::with_capacity(4096);
     while let Some(chunk) = stream.read_chunk().await? {
@@ -254,10 +256,9 @@ async fn ringbolt_http(stream: ringbolt::net::TcpStream) -> io::Result<()> {
             match answer(input) {
                 Answer::Reply { len, reply, close } => {
                     done += len;
-                    let (res, _) = stream.write_all(reply).await;
-                    res?;
+                    stream.write_behind(reply).await?;
                     if close {
-                        return Ok(());
+                        return stream.flush().await;
                     }
                 }
                 Answer::More => break,

@@ -36,6 +36,8 @@ use ringbolt_runtime::op::net::{self, RingRecv};
 use ringbolt_runtime::op::Op;
 use ringbolt_runtime::SharedFd;
 
+use crate::behind::Behind;
+
 /// The write size from which `write` sends without copying
 /// (IORING_OP_SEND_ZC). `None`: never implicitly — on loopback a zero-copy
 /// send never beat a plain send (see the crate docs).
@@ -78,7 +80,16 @@ pub(crate) async fn readv<B: IoBufMut + Send>(
     }
 }
 
-pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+pub(crate) async fn write<B: IoBuf + Send>(
+    behind: &Behind,
+    fd: &SharedFd,
+    buf: B,
+) -> BufResult<usize, B> {
+    if !behind.settled() {
+        if let Err(e) = behind.settle().await {
+            return (Err(e), buf);
+        }
+    }
     if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
         net::send_zc(fd.clone(), buf, 0).await
     } else {
@@ -86,19 +97,55 @@ pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<u
     }
 }
 
-pub(crate) async fn write_zc<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+pub(crate) async fn write_zc<B: IoBuf + Send>(
+    behind: &Behind,
+    fd: &SharedFd,
+    buf: B,
+) -> BufResult<usize, B> {
+    if let Err(e) = behind.settle().await {
+        return (Err(e), buf);
+    }
     net::send_zc(fd.clone(), buf, 0).await
 }
 
 pub(crate) async fn writev<B: IoBuf + Send>(
+    behind: &Behind,
     fd: &SharedFd,
     bufs: Vec<B>,
 ) -> BufResult<usize, Vec<B>> {
+    if let Err(e) = behind.settle().await {
+        return (Err(e), bufs);
+    }
     net::send_vectored(fd.clone(), bufs).await
 }
 
-/// Writes every initialised byte of `buf`, in as many sends as it takes.
-pub(crate) async fn write_all<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<(), B> {
+/// Queues `buf` to be sent after `behind`'s send in flight and returns
+/// (see [`crate::behind`]).
+pub(crate) async fn write_behind<B: IoBuf + Send>(
+    behind: &Behind,
+    fd: &SharedFd,
+    buf: B,
+) -> io::Result<()> {
+    behind.write_behind(fd, buf).await
+}
+
+/// Waits for `behind`'s send in flight; its error if it failed.
+pub(crate) async fn flush(behind: &Behind) -> io::Result<()> {
+    behind.settle().await
+}
+
+/// Writes every initialised byte of `buf`, in as many sends as it takes,
+/// after `behind`'s send in flight (`None`: by the holder of that send).
+pub(crate) async fn write_all<B: IoBuf + Send>(
+    behind: Option<&Behind>,
+    fd: &SharedFd,
+    buf: B,
+) -> BufResult<(), B> {
+    if let Some(behind) = behind.filter(|b| !b.settled()) {
+        if let Err(e) = behind.settle().await {
+            return (Err(e), buf);
+        }
+    }
     let total = buf.bytes_init();
     let mut done = 0;
     let mut buf = buf;
@@ -126,6 +173,14 @@ pub(crate) async fn write_all<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResu
     (Ok(()), buf)
 }
 
-pub(crate) async fn shutdown(fd: &SharedFd, how: std::net::Shutdown) -> io::Result<()> {
-    net::shutdown(fd.clone(), how).await
+/// Shuts `fd` down once `behind`'s send in flight is out (its error, if
+/// it failed: the shutdown still happens).
+pub(crate) async fn shutdown(
+    behind: &Behind,
+    fd: &SharedFd,
+    how: std::net::Shutdown,
+) -> io::Result<()> {
+    let pending = behind.settle().await;
+    net::shutdown(fd.clone(), how).await?;
+    pending
 }

@@ -73,6 +73,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod addr;
+mod behind;
 mod incoming;
 mod io;
 mod tcp;

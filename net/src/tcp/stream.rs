@@ -11,6 +11,7 @@ use ringbolt_runtime::op::net::{self as op, sys, RingRecv, SockAddr};
 use ringbolt_runtime::SharedFd;
 
 use crate::addr;
+use crate::behind::Behind;
 use crate::io as sio;
 
 /// A TCP connection.
@@ -43,6 +44,8 @@ pub struct TcpStream {
     /// The read side: multishot receives into the worker's buffer ring,
     /// or plain receives (see `crate::io`).
     recv: RingRecv,
+    /// The write-behind send in flight, if any (see `crate::behind`).
+    behind: Behind,
 }
 
 impl TcpStream {
@@ -54,6 +57,7 @@ impl TcpStream {
         TcpStream {
             fd,
             recv: RingRecv::new(),
+            behind: Behind::default(),
         }
     }
 
@@ -216,7 +220,7 @@ impl TcpStream {
     /// The kernel's error: `EPIPE` or `ECONNRESET` when the peer is gone —
     /// never SIGPIPE, since every send carries `MSG_NOSIGNAL`.
     pub async fn write<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write(&self.fd, buf).await
+        sio::write(&self.behind, &self.fd, buf).await
     }
 
     /// Writes the initialised bytes of `buf` without copying them into the
@@ -231,7 +235,7 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write).
     pub async fn write_zc<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write_zc(&self.fd, buf).await
+        sio::write_zc(&self.behind, &self.fd, buf).await
     }
 
     /// Writes every initialised byte of `buf`.
@@ -241,7 +245,66 @@ impl TcpStream {
     /// The first failing write's error ([`io::ErrorKind::WriteZero`] if the
     /// kernel accepted nothing); how much was written before is unknown.
     pub async fn write_all<B: IoBuf + Send>(&self, buf: B) -> BufResult<(), B> {
-        sio::write_all(&self.fd, buf).await
+        sio::write_all(Some(&self.behind), &self.fd, buf).await
+    }
+
+    /// Queues every initialised byte of `buf` for sending and returns
+    /// without waiting for the send to complete: the task goes on (to its
+    /// next read, say) while the kernel sends. The buffer is dropped once
+    /// sent (a [`RecvBuf`] goes back to its ring then).
+    ///
+    /// One write-behind send is in flight per stream at a time, so bytes
+    /// go out in the order they were written: this waits for the one
+    /// before, and so does every other write on the stream, `shutdown` and
+    /// [`flush`](TcpStream::flush). The kernel keeps sending until every
+    /// byte is out or the connection fails (`MSG_WAITALL`).
+    ///
+    /// Without a ring (the thread-pool driver) the bytes are sent before
+    /// this returns, as [`write_all`](TcpStream::write_all) does.
+    ///
+    /// # Errors
+    ///
+    /// A send's failure is reported by the next write, `flush` or
+    /// `shutdown` on the stream (once): `EPIPE`/`ECONNRESET` and the like,
+    /// or [`io::ErrorKind::BrokenPipe`] when the connection failed part
+    /// way through. This call returns the error of the send before it, if
+    /// that one failed, and then queues nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_net::{TcpListener, TcpStream};
+    ///
+    /// ringbolt_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     client.write_behind(&b"hello "[..]).await?;
+    ///     client.write_behind(b"world".to_vec()).await?;
+    ///     client.flush().await?;
+    ///     let (res, buf) = server.read(Vec::with_capacity(64)).await;
+    ///     let mut got = buf[..res?].to_vec();
+    ///     while got.len() < 11 {
+    ///         let (res, buf) = server.read(Vec::with_capacity(64)).await;
+    ///         got.extend_from_slice(&buf[..res?]);
+    ///     }
+    ///     assert_eq!(got, b"hello world");
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
+        sio::write_behind(&self.behind, &self.fd, buf).await
+    }
+
+    /// Waits until the [`write_behind`](TcpStream::write_behind) send in
+    /// flight, if any, has completed.
+    ///
+    /// # Errors
+    ///
+    /// That send's error, if it failed (reported once).
+    pub async fn flush(&self) -> io::Result<()> {
+        sio::flush(&self.behind).await
     }
 
     /// Writes the initialised bytes of the buffers in order (some of them,
@@ -251,7 +314,7 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write).
     pub async fn writev<B: IoBuf + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::writev(&self.fd, bufs).await
+        sio::writev(&self.behind, &self.fd, bufs).await
     }
 
     /// Shuts down the reading side, the writing side or both. After
@@ -262,7 +325,7 @@ impl TcpStream {
     ///
     /// The kernel's error (`ENOTCONN`, ...).
     pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        sio::shutdown(&self.fd, how).await
+        sio::shutdown(&self.behind, &self.fd, how).await
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
@@ -334,6 +397,9 @@ impl TcpStream {
     /// Bytes this stream already received into its worker's buffer ring
     /// and did not hand out through `read` are dropped with it: convert a
     /// stream before reading from it, or read it to a protocol boundary.
+    /// A [`write_behind`](TcpStream::write_behind) send still in flight
+    /// goes out all the same; [`flush`](TcpStream::flush) first to learn
+    /// how it ended.
     ///
     /// # Errors
     ///

@@ -10,18 +10,26 @@ use ringbolt_runtime::op::net::{self as op, sys};
 use ringbolt_runtime::SharedFd;
 
 use super::{path_addr, SocketAddr};
+use crate::behind::Behind;
 use crate::io as sio;
 
 /// A Unix-domain stream connection: the read/write shape of
 /// [`TcpStream`](crate::TcpStream).
 pub struct UnixStream {
     fd: SharedFd,
+    /// The write-behind send in flight, if any (see `crate::behind`).
+    behind: Behind,
 }
 
 impl UnixStream {
     pub(crate) fn from_owned(fd: OwnedFd) -> Self {
+        UnixStream::from_shared(SharedFd::new(fd))
+    }
+
+    fn from_shared(fd: SharedFd) -> Self {
         UnixStream {
-            fd: SharedFd::new(fd),
+            fd,
+            behind: Behind::default(),
         }
     }
 
@@ -36,7 +44,7 @@ impl UnixStream {
         let addr = path_addr(path)?;
         let fd = SharedFd::new(op::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0).await?);
         op::connect(fd.clone(), addr).await?;
-        Ok(UnixStream { fd })
+        Ok(UnixStream::from_shared(fd))
     }
 
     /// Two connected streams (`socketpair(2)`).
@@ -104,7 +112,7 @@ impl UnixStream {
     /// `EPIPE`/`ECONNRESET` when the peer is gone (never SIGPIPE); the
     /// kernel's other errors.
     pub async fn write<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write(&self.fd, buf).await
+        sio::write(&self.behind, &self.fd, buf).await
     }
 
     /// Writes every initialised byte of `buf`.
@@ -113,7 +121,30 @@ impl UnixStream {
     ///
     /// The first failing write's error.
     pub async fn write_all<B: IoBuf + Send>(&self, buf: B) -> BufResult<(), B> {
-        sio::write_all(&self.fd, buf).await
+        sio::write_all(Some(&self.behind), &self.fd, buf).await
+    }
+
+    /// Queues every initialised byte of `buf` for sending and returns
+    /// without waiting for the send to complete, as
+    /// [`TcpStream::write_behind`](crate::TcpStream::write_behind) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write_behind`](crate::TcpStream::write_behind): an
+    /// earlier send's failure, reported once by the next write, `flush` or
+    /// `shutdown`.
+    pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
+        sio::write_behind(&self.behind, &self.fd, buf).await
+    }
+
+    /// Waits until the [`write_behind`](UnixStream::write_behind) send in
+    /// flight, if any, has completed.
+    ///
+    /// # Errors
+    ///
+    /// That send's error, if it failed (reported once).
+    pub async fn flush(&self) -> io::Result<()> {
+        sio::flush(&self.behind).await
     }
 
     /// Writes the initialised bytes of the buffers in order, in one SENDMSG.
@@ -122,7 +153,7 @@ impl UnixStream {
     ///
     /// As [`write`](UnixStream::write).
     pub async fn writev<B: IoBuf + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::writev(&self.fd, bufs).await
+        sio::writev(&self.behind, &self.fd, bufs).await
     }
 
     /// Shuts down the reading side, the writing side or both.
@@ -131,7 +162,7 @@ impl UnixStream {
     ///
     /// The kernel's error.
     pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        sio::shutdown(&self.fd, how).await
+        sio::shutdown(&self.behind, &self.fd, how).await
     }
 
     /// The address of this end.

@@ -249,6 +249,26 @@ impl Driver {
         unsafe { self.submit_as(sqe, Lifecycle::Streaming { sink, data }) }
     }
 
+    /// Submits an op that has no future: its slot is `Orphaned` from the
+    /// start, so the CQE goes to `data`'s [`Orphan::complete`] and `data`
+    /// to the finished orphans. If the ring refuses the submission, `data`
+    /// completes with that error at once.
+    ///
+    /// # Safety
+    ///
+    /// Every buffer the SQE points to must be owned by `data` (or outlive
+    /// the op by other means), as for [`Driver::submit`].
+    pub(crate) unsafe fn submit_detached(&mut self, sqe: squeue::Entry, data: Box<dyn Orphan>) {
+        // SAFETY: forwarded from this function's contract; the slot holds
+        // `data` until the op's CQE.
+        if let Err(e) = unsafe { self.submit_as(sqe, Lifecycle::Orphaned(data)) } {
+            // `submit_as` left the box in the finished orphans.
+            if let Some(data) = self.finished_orphans.last_mut() {
+                data.complete(-e.raw_os_error().unwrap_or(libc::EIO), 0);
+            }
+        }
+    }
+
     /// # Safety
     ///
     /// As for [`Driver::submit`].
@@ -258,9 +278,14 @@ impl Driver {
         let sqe = sqe.user_data(key as u64);
         // SAFETY: the caller guarantees the SQE's buffers outlive the op.
         if let Err(e) = unsafe { self.push(&sqe) } {
-            if let Lifecycle::Streaming { sink, data } = self.ops.remove(key) {
-                self.finished_orphans.push(data);
-                self.finished_orphans.push(Box::new(DropLater(sink)));
+            match self.ops.remove(key) {
+                Lifecycle::Streaming { sink, data } => {
+                    self.finished_orphans.push(data);
+                    self.finished_orphans.push(Box::new(DropLater(sink)));
+                }
+                // Dropped outside the borrow, like any orphan's data.
+                Lifecycle::Orphaned(data) => self.finished_orphans.push(data),
+                _ => {}
             }
             return Err(e);
         }
@@ -573,6 +598,12 @@ impl Driver {
     /// outside the driver borrow (a buffer's `Drop` may be user code).
     pub(crate) fn take_finished_orphans(&mut self) -> Vec<Box<dyn Orphan>> {
         std::mem::take(&mut self.finished_orphans)
+    }
+
+    /// [`take_finished_orphans`](Driver::take_finished_orphans) into `into`
+    /// (the loop's reused vector), keeping this one's capacity.
+    pub(crate) fn move_finished_orphans(&mut self, into: &mut Vec<Box<dyn Orphan>>) {
+        into.append(&mut self.finished_orphans);
     }
 
     /// Polls the slot `key`: the result if the CQE arrived (the slot is

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::blocking::BlockingPool;
-use crate::driver::{Driver, PoolDriver, RingConfig};
+use crate::driver::{Driver, Orphan, PoolDriver, RingConfig};
 use crate::metrics::coarse_now;
 use crate::metrics::worker::WorkerMetrics;
 use crate::task::raw::{self, NewTask, TaskHandle, TaskRef};
@@ -86,6 +86,7 @@ pub(crate) struct Worker {
     /// Scratch space reused by every tick.
     wakers: RefCell<Vec<Waker>>,
     lent: RefCell<Vec<(usize, Waker)>>,
+    orphans: RefCell<Vec<Box<dyn Orphan>>>,
     remote: RefCell<Vec<Remote>>,
 }
 
@@ -133,6 +134,7 @@ impl Worker {
             metrics,
             wakers: RefCell::new(Vec::new()),
             lent: RefCell::new(Vec::new()),
+            orphans: RefCell::new(Vec::new()),
             remote: RefCell::new(Vec::new()),
         })
     }
@@ -301,7 +303,8 @@ impl Worker {
         let mut lent = std::mem::take(&mut *self.lent.borrow_mut());
         let remote_wake = match &self.io {
             Io::Uring(ring) => {
-                let (reaped, orphans) = {
+                let mut orphans = std::mem::take(&mut *self.orphans.borrow_mut());
+                let reaped = {
                     let mut driver = ring.borrow_mut();
                     let wait = wait && !driver.has_deferred_wakes();
                     if let Err(e) = driver.enter(wait, timeout) {
@@ -310,9 +313,13 @@ impl Worker {
                     }
                     let reaped = driver.reap(&mut wakers);
                     driver.take_lent(&mut lent);
-                    (reaped, driver.take_finished_orphans())
+                    driver.move_finished_orphans(&mut orphans);
+                    reaped
                 };
-                drop(orphans);
+                // Dropped outside the borrow (a buffer's `Drop` is user
+                // code); the vector keeps its capacity for the next tick.
+                orphans.clear();
+                *self.orphans.borrow_mut() = orphans;
                 reaped.remote_wake
             }
             Io::Pool(pool) => {

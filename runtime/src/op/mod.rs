@@ -13,6 +13,7 @@
 
 mod blocking;
 mod close;
+mod detached;
 pub mod fs;
 mod multi;
 pub mod net;
@@ -33,6 +34,7 @@ use crate::driver::Orphan;
 use crate::executor::{context, registry};
 
 pub use close::{close, Close};
+pub use detached::submit_detached;
 pub use multi::MultiOp;
 pub use nop::Nop;
 pub use poll::PollAdd;

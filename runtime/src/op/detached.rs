@@ -1,0 +1,107 @@
+//! Detached ops: submitted to the ring and left to run on their own.
+//!
+//! A detached op has no future. The driver holds its data from the
+//! submission to the CQE, exactly as it holds the data of an op whose
+//! future was dropped (the slot is `Orphaned` from the start, and nothing
+//! cancels it). When the CQE is reaped, the completion function gets the
+//! result and the data back. It runs once the driver borrow is released,
+//! on the ring's thread, so it may drop buffers, take locks and wake tasks.
+//!
+//! This is what write-behind sends are made of: the task that queued the
+//! send goes on at once instead of waiting for the send's CQE and being
+//! polled a second time for it.
+
+use std::io;
+
+use super::{cqe_result, OpCode};
+use crate::driver::Orphan;
+use crate::executor::context;
+
+/// Submits `data` to this thread's ring without a future: `done` gets the
+/// result and the data once the kernel is done with them (see the module
+/// docs for where it runs).
+///
+/// The op reaches the kernel with the loop's next `io_uring_enter`, like
+/// every op. It is not cancelled by anything but the runtime's shutdown,
+/// which completes it with `ECANCELED` (or `done` sees whatever the kernel
+/// answered first).
+///
+/// # Errors
+///
+/// Gives `data` and `done` back, untouched, when no ring here takes the
+/// opcode: outside a runtime, under the thread-pool driver, or on a kernel
+/// without it. The caller then performs the op some other way (awaiting
+/// an [`Op`](super::Op), say).
+///
+/// If the ring refuses the submission (only a broken ring does), `done`
+/// is called with that error.
+pub fn submit_detached<T, F>(data: T, done: F) -> Result<(), (T, F)>
+where
+    T: OpCode,
+    F: FnOnce(io::Result<u32>, T) + Send + 'static,
+{
+    let mut parts = Some((data, done));
+    let submitted = context::with_current(|w| {
+        let ring = w.ring()?;
+        let (mut data, done) = parts.take()?;
+        // Built before the driver is borrowed: it may register the fd.
+        let sqe = data.sqe();
+        let finished = {
+            let mut driver = ring.borrow_mut();
+            if !driver.features().supports(sqe.get_opcode() as u8) {
+                parts = Some((data, done));
+                return None;
+            }
+            let detached = Box::new(Detached {
+                data: Some(data),
+                done: Some(done),
+                res: None,
+            });
+            // SAFETY: the OpCode contract makes every pointer in the SQE
+            // point into heap memory owned by `data`, which the driver
+            // holds in the op's slot until its CQE. A refused submission
+            // leaves the box in the finished orphans with the error
+            // recorded; it is dropped (and `done` called) below.
+            unsafe { driver.submit_detached(sqe, detached) };
+            driver.take_finished_orphans()
+        };
+        drop(finished);
+        Some(())
+    })
+    .flatten();
+    match (submitted, parts) {
+        (Some(()), _) => Ok(()),
+        (None, Some(parts)) => Err(parts),
+        (None, None) => unreachable!("the op is either submitted or given back"),
+    }
+}
+
+/// A detached op's data and completion function, kept in its slot.
+struct Detached<T, F: FnOnce(io::Result<u32>, T)> {
+    data: Option<T>,
+    done: Option<F>,
+    /// The CQE's result, once it arrived.
+    res: Option<i32>,
+}
+
+impl<T: OpCode, F> Orphan for Detached<T, F>
+where
+    F: FnOnce(io::Result<u32>, T) + Send + 'static,
+{
+    // Inside the driver borrow: only record the result; `done` runs when
+    // the driver drops the box, outside the borrow.
+    fn complete(&mut self, res: i32, _flags: u32) {
+        self.res = Some(res);
+    }
+}
+
+impl<T, F: FnOnce(io::Result<u32>, T)> Drop for Detached<T, F> {
+    fn drop(&mut self) {
+        if let (Some(data), Some(done)) = (self.data.take(), self.done.take()) {
+            // No CQE: the ring went away without one (its shutdown gave up
+            // waiting); the kernel no longer runs the op.
+            let res = self.res.unwrap_or(-libc::ECANCELED);
+            done(cqe_result(res), data);
+        }
+    }
+}
