@@ -25,7 +25,9 @@
 //! # Writes
 //!
 //! Writes are IORING_OP_SEND with `MSG_NOSIGNAL` (never SIGPIPE). Vectored
-//! writes use SENDMSG, since WRITEV cannot carry that flag. Zero-copy sends
+//! writes use SENDMSG, since WRITEV cannot carry that flag. Every write
+//! first waits for the stream's write-behind send, if one is in flight
+//! (see [`crate::behind`]). Zero-copy sends
 //! (IORING_OP_SEND_ZC) are available explicitly as `write_zc`; `write`
 //! uses them only for buffers of at least [`ZC_THRESHOLD`] bytes, if set.
 

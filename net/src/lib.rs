@@ -35,6 +35,14 @@
 //!   notification. Over loopback it never beat a plain send (the loopback
 //!   device copies the pages anyway and the notification costs a second
 //!   completion), so `write` does not switch to it by itself.
+//! - **Write-behind.** `write_behind` queues a send as an op without a
+//!   future and returns; the task goes on to its next read instead of
+//!   waking once more for the send's completion (in an echo or
+//!   request/response server, one task poll per request instead of
+//!   about 1.7). One such send is in flight per stream, so bytes keep
+//!   their order; every other write, `shutdown` and `flush` wait for it,
+//!   and the next of them reports its error. `MSG_WAITALL` makes the
+//!   kernel send all of it or fail.
 //! - **Addresses.** IP addresses are `std::net::SocketAddr`; Unix addresses
 //!   are [`unix::SocketAddr`] (std's cannot be built from raw parts).
 //!   Host names given to `bind`/`connect` are resolved with the system
