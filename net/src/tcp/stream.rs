@@ -262,6 +262,10 @@ impl TcpStream {
     /// Without a ring (the thread-pool driver) the bytes are sent before
     /// this returns, as [`write_all`](TcpStream::write_all) does.
     ///
+    /// A send still in flight when the runtime shuts down is cancelled,
+    /// like every other op then; [`flush`](TcpStream::flush) first to be
+    /// sure it went out.
+    ///
     /// # Errors
     ///
     /// A send's failure is reported by the next write, `flush` or
