@@ -59,21 +59,16 @@ struct Slow {
 }
 
 impl Behind {
-    /// Whether no write-behind send is in flight or unreported (the fast
-    /// check before [`settle`](Behind::settle)).
-    #[inline]
-    pub(crate) fn settled(&self) -> bool {
-        self.0
-            .get()
-            .is_none_or(|s| s.phase.load(Ordering::Acquire) == IDLE)
-    }
-
     /// Waits until no write-behind send is in flight; the error of the
     /// last one if it failed (reported once).
     pub(crate) async fn settle(&self) -> io::Result<()> {
+        // The common case, no lock: nothing in flight, nothing to report.
         let Some(state) = self.0.get() else {
             return Ok(());
         };
+        if state.phase.load(Ordering::Acquire) == IDLE {
+            return Ok(());
+        }
         poll_fn(|cx| {
             let mut slow = lock(&state.slow);
             loop {
@@ -128,9 +123,7 @@ impl Behind {
         });
         // Claim the stream's one send: wait for the one in flight first.
         loop {
-            if !self.settled() {
-                self.settle().await?;
-            }
+            self.settle().await?;
             if state
                 .phase
                 .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)

@@ -87,10 +87,8 @@ pub(crate) async fn write<B: IoBuf + Send>(
     fd: &SharedFd,
     buf: B,
 ) -> BufResult<usize, B> {
-    if !behind.settled() {
-        if let Err(e) = behind.settle().await {
-            return (Err(e), buf);
-        }
+    if let Err(e) = behind.settle().await {
+        return (Err(e), buf);
     }
     if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
         net::send_zc(fd.clone(), buf, 0).await
@@ -143,7 +141,7 @@ pub(crate) async fn write_all<B: IoBuf + Send>(
     fd: &SharedFd,
     buf: B,
 ) -> BufResult<(), B> {
-    if let Some(behind) = behind.filter(|b| !b.settled()) {
+    if let Some(behind) = behind {
         if let Err(e) = behind.settle().await {
             return (Err(e), buf);
         }

@@ -57,11 +57,12 @@ where
                 done: Some(done),
                 res: None,
             });
+            // A refused submission leaves the box in the finished orphans
+            // with the error recorded; it is dropped (and `done` called)
+            // below, outside the borrow.
             // SAFETY: the OpCode contract makes every pointer in the SQE
             // point into heap memory owned by `data`, which the driver
-            // holds in the op's slot until its CQE. A refused submission
-            // leaves the box in the finished orphans with the error
-            // recorded; it is dropped (and `done` called) below.
+            // holds in the op's slot until its CQE.
             unsafe { driver.submit_detached(sqe, detached) };
             driver.take_finished_orphans()
         };
@@ -98,8 +99,10 @@ where
 impl<T, F: FnOnce(io::Result<u32>, T)> Drop for Detached<T, F> {
     fn drop(&mut self) {
         if let (Some(data), Some(done)) = (self.data.take(), self.done.take()) {
-            // No CQE: the ring went away without one (its shutdown gave up
-            // waiting); the kernel no longer runs the op.
+            // Every slot gets its CQE (or, refused, the ring's error)
+            // before the driver drops it; a driver whose shutdown gives up
+            // waiting leaks its slots instead. So no result here would be
+            // a slot dropped without one: report the op as cancelled.
             let res = self.res.unwrap_or(-libc::ECANCELED);
             done(cqe_result(res), data);
         }
