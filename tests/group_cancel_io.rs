@@ -67,8 +67,8 @@ async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// Spawns `CHILDREN` blocked readers into `g` (over as many pipes as the
-/// descriptor limit allows) and waits until all their reads are in the
-/// kernel. Returns the write ends, which keep the pipes open.
+/// descriptor limit allows) and waits until all their reads have started
+/// (in the kernel, or on the blocking pool). Returns the write ends, which keep the pipes open.
 async fn spawn_readers(
     rt: &Runtime,
     g: &mut TaskGroup<usize, io::Error>,
@@ -82,22 +82,37 @@ async fn spawn_readers(
         readers.push(SharedFd::new(r));
         writers.push(w);
     }
+    let before = ops_started(rt);
     for i in 0..CHILDREN {
         g.spawn(blocked_read(readers[i % pipes].clone(), drops.clone()));
     }
     drop(readers);
-    if !uring(rt) {
-        sleep(Duration::from_millis(20)).await;
-        return writers;
+    wait_until_started(rt, before, drops).await;
+    writers
+}
+
+/// Reads started so far: submitted to a ring (and not completed: none of
+/// these completes before its pipe closes), or handed to the blocking pool.
+fn ops_started(rt: &Runtime) -> u64 {
+    let m = rt.metrics();
+    if uring(rt) {
+        m.ops_in_flight
+    } else {
+        m.ops_blocking
     }
-    let before = rt.metrics().ops_in_flight;
+}
+
+/// Waits until all `CHILDREN` reads have started (`before`: the count
+/// before they were spawned), so that each has its buffer, which the test
+/// then counts back: a child cancelled before its first poll never makes
+/// one. Sleeping a fixed time instead is not enough on a loaded machine.
+async fn wait_until_started(rt: &Runtime, before: u64, drops: &Arc<AtomicUsize>) {
     assert!(
-        eventually(|| rt.metrics().ops_in_flight >= before + CHILDREN as u64).await,
-        "the reads never all reached the ring: {:?}",
+        eventually(|| ops_started(rt) >= before + CHILDREN as u64).await,
+        "the reads never all started: {:?}",
         rt.metrics()
     );
     assert_eq!(drops.load(Ordering::SeqCst), 0, "a buffer was freed early");
-    writers
 }
 
 /// After cancellation: every CQE reaped, every buffer dropped, every
@@ -227,12 +242,12 @@ fn reads_on_several_workers_are_cancelled_and_released() {
         // Children go round-robin over the workers: each read is submitted
         // to the ring of the worker that runs it.
         let mut g = TaskGroup::new();
+        let before = ops_started(&rt);
         for i in 0..CHILDREN {
             g.spawn(blocked_read(readers[i % pipes].clone(), drops.clone()));
         }
         drop(readers);
-        sleep(Duration::from_millis(20)).await;
-        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        wait_until_started(&rt, before, &drops).await;
         g.spawn(async { Err(io::Error::other("stop")) });
         let start = Instant::now();
         let err = g.join().await.unwrap_err();

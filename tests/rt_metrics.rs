@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -268,4 +269,35 @@ fn every_worker_is_reported() {
         m.tasks_spawned,
         m.workers.iter().map(|w| w.tasks_spawned).sum::<u64>()
     );
+}
+
+#[test]
+fn ops_in_flight_on_a_sleeping_worker_are_seen_from_another_thread() {
+    let Some(rt) = common::uring(Builder::new().workers(2)) else {
+        return;
+    };
+    let (rx, tx) = pipe();
+    let rx = SharedFd::new(rx);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    rt.block_on(async {
+        let reader = rt.spawn_on(1, async move {
+            started_tx.send(()).unwrap();
+            let done = Op::new(Read::new(rx, Vec::with_capacity(8), u64::MAX)).await;
+            done.result.unwrap()
+        });
+        started_rx.recv().unwrap();
+        // Worker 1 submits the read and sleeps in io_uring_enter with
+        // nothing else to do: the count must not wait for its next wake.
+        let mut seen = 0;
+        for _ in 0..2000 {
+            seen = rt.metrics().workers[1].ops_in_flight;
+            if seen == 1 {
+                break;
+            }
+            ringbolt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(seen, 1, "{:?}", rt.metrics().workers[1]);
+        std::fs::File::from(tx).write_all(&[7]).unwrap();
+        assert_eq!(reader.await.unwrap(), 1);
+    });
 }

@@ -391,6 +391,15 @@ impl Driver {
         if !wait && idle && !kernel_has_work {
             return Ok(());
         }
+        if wait {
+            // The count other threads read is otherwise set only after the
+            // next reap: ops submitted just now would stay unseen for as
+            // long as this worker sleeps.
+            self.metrics
+                .counters
+                .ops_in_flight
+                .set(self.in_flight as u64);
+        }
         if wait && !self.features.ext_arg {
             if let Some(t) = timeout {
                 self.arm_timeout(t);
