@@ -605,8 +605,16 @@ impl Driver {
 
     /// Data of orphaned ops whose CQE arrived, to be dropped by the caller
     /// outside the driver borrow (a buffer's `Drop` may be user code).
+    ///
+    /// Called after every submission that may leave data behind, where the
+    /// list is almost always empty: then it keeps its capacity (taking it
+    /// would make the next reap grow the list again from nothing).
     pub(crate) fn take_finished_orphans(&mut self) -> Vec<Box<dyn Orphan>> {
-        std::mem::take(&mut self.finished_orphans)
+        if self.finished_orphans.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.finished_orphans)
+        }
     }
 
     /// [`take_finished_orphans`](Driver::take_finished_orphans) into `into`
