@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{open_fds, pipe, serial, TrackedBuf};
+use common::{eventually, open_fds, pipe, serial, TrackedBuf};
 use ringbolt::op::{Op, Read};
 use ringbolt::time::{sleep, timeout};
 use ringbolt::{Driver, Runtime, SharedFd, TaskGroup};
@@ -50,20 +50,6 @@ fn uring(rt: &Runtime) -> bool {
 async fn blocked_read(fd: SharedFd, drops: Arc<AtomicUsize>) -> io::Result<usize> {
     let done = Op::new(Read::new(fd, TrackedBuf::new(64, &drops), u64::MAX)).await;
     done.result.map(|n| n as usize)
-}
-
-/// Waits until `cond` holds, at most 10 s (it returns as soon as it holds;
-/// the bound only matters on a machine too loaded to run the blocking
-/// pool's threads promptly).
-async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        if cond() {
-            return true;
-        }
-        sleep(Duration::from_millis(1)).await;
-    }
-    cond()
 }
 
 /// Spawns `CHILDREN` blocked readers into `g` (over as many pipes as the

@@ -1,11 +1,14 @@
 //! TaskGroup semantics, one rule per test: spawn order, first-failure
 //! cancellation, error aggregation, panics, drop, nesting, tokens, timeouts.
 
+mod common;
+
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::eventually;
 use ringbolt::sync::{CancellationToken, Event};
 use ringbolt::time::{sleep, timeout};
 use ringbolt::{GroupError, TaskGroup};
@@ -29,18 +32,6 @@ async fn sleeper(flag: Arc<AtomicBool>) -> Result<u32, String> {
     let _guard = DropFlag(flag);
     sleep(Duration::from_secs(10)).await;
     Ok(0)
-}
-
-/// Waits (up to 1 s) until `cond` holds, giving the worker turns.
-async fn eventually(cond: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(1) {
-        if cond() {
-            return true;
-        }
-        sleep(Duration::from_millis(1)).await;
-    }
-    cond()
 }
 
 #[test]

@@ -204,3 +204,18 @@ impl Dup for ringbolt::net::TcpStream {
         ringbolt::net::TcpStream::from_std(std::net::TcpStream::from(fd)).unwrap()
     }
 }
+
+/// Waits until `cond` holds, giving the worker turns (1 ms sleeps), at most
+/// 10 s; returns whether it held. It returns as soon as `cond` holds: the
+/// bound only matters on a machine too loaded to run the runtime's threads
+/// promptly, where a fixed sleep would make a test flaky.
+pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if cond() {
+            return true;
+        }
+        ringbolt::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    cond()
+}
