@@ -54,7 +54,8 @@ async fn blocked_read(fd: SharedFd, drops: Arc<AtomicUsize>) -> io::Result<usize
 
 /// Spawns `CHILDREN` blocked readers into `g` (over as many pipes as the
 /// descriptor limit allows) and waits until all their reads have started
-/// (in the kernel, or on the blocking pool). Returns the write ends, which keep the pipes open.
+/// (in the kernel, or on the blocking pool). Returns the write ends, which
+/// keep the pipes open.
 async fn spawn_readers(
     rt: &Runtime,
     g: &mut TaskGroup<usize, io::Error>,

@@ -288,15 +288,12 @@ fn ops_in_flight_on_a_sleeping_worker_are_seen_from_another_thread() {
         started_rx.recv().unwrap();
         // Worker 1 submits the read and sleeps in io_uring_enter with
         // nothing else to do: the count must not wait for its next wake.
-        let mut seen = 0;
-        for _ in 0..2000 {
-            seen = rt.metrics().workers[1].ops_in_flight;
-            if seen == 1 {
-                break;
-            }
-            ringbolt::time::sleep(Duration::from_millis(1)).await;
-        }
-        assert_eq!(seen, 1, "{:?}", rt.metrics().workers[1]);
+        let seen = || rt.metrics().workers[1].ops_in_flight;
+        assert!(
+            common::eventually(|| seen() == 1).await,
+            "{:?}",
+            rt.metrics().workers[1]
+        );
         std::fs::File::from(tx).write_all(&[7]).unwrap();
         assert_eq!(reader.await.unwrap(), 1);
     });
