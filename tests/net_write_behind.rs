@@ -246,3 +246,31 @@ fn unix_streams_write_behind_too() {
         assert!(reader.await.unwrap() == data);
     });
 }
+
+#[test]
+fn a_short_send_resumes_with_only_the_bytes_not_sent() {
+    // How a write-behind send that stopped short is resumed: the same op,
+    // advanced past what went out. Checked through the ring (the op) and
+    // the synchronous path (`run_blocking`, the thread-pool driver's).
+    use ringbolt::op::net::Send;
+    use ringbolt::op::{Op, OpCode};
+    use std::io::Read;
+
+    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let fd = ringbolt::SharedFd::new(std::os::fd::OwnedFd::from(ours));
+    let msg = payload(1000, 7);
+    ringbolt::run(async {
+        let send = Send::new(fd.clone(), msg.clone(), 0).advance(300);
+        assert_eq!(send.remaining(), 700);
+        let done = Op::new(send).await;
+        assert_eq!(done.result.unwrap(), 700);
+        // Advancing past the end leaves nothing to send.
+        assert_eq!(done.data.advance(5000).remaining(), 0);
+    });
+    let mut send = Send::new(fd, msg.clone(), 0).advance(990);
+    assert_eq!(send.run_blocking().unwrap(), 10);
+    let mut got = vec![0u8; 710];
+    theirs.read_exact(&mut got).unwrap();
+    assert_eq!(&got[..700], &msg[300..]);
+    assert_eq!(&got[700..], &msg[990..]);
+}

@@ -11,8 +11,9 @@
 //!
 //! The send is a detached op (`ringbolt_runtime::op::submit_detached`)
 //! carrying `MSG_WAITALL`, with which the kernel keeps sending until every
-//! byte is out or the connection fails. The driver holds the buffer until
-//! the CQE and then drops it; the completion records the outcome here and
+//! byte is out or the connection fails; should it still stop early, the
+//! completion sends the rest the same way. The driver holds the buffer
+//! until the last CQE and then drops it; the completion records the outcome here and
 //! wakes whoever waits. What a server saves is the task's second wake-up
 //! per request: it no longer sleeps until the send's CQE before it reads
 //! on.
@@ -133,46 +134,64 @@ impl Behind {
             }
         }
         let claim = Claim(state);
-        let len = buf.bytes_init();
-        if len == 0 {
+        if buf.bytes_init() == 0 {
             return Ok(());
         }
-        if u32::try_from(len).is_ok() {
-            let send = net::Send::new(fd.clone(), buf, libc::MSG_WAITALL);
-            let owner = Arc::clone(state);
-            let done = move |res: io::Result<u32>, _send| owner.complete(res, len);
-            match op::submit_detached(send, done) {
-                Ok(()) => {
-                    // The completion releases the claim.
-                    std::mem::forget(claim);
-                    return Ok(());
-                }
-                Err((send, _)) => {
-                    let (res, _) = crate::io::write_all(None, fd, send.into_buf()).await;
-                    return res;
-                }
+        let send = net::Send::new(fd.clone(), buf, libc::MSG_WAITALL);
+        match submit(Arc::clone(state), send) {
+            Ok(()) => {
+                // The completion releases the claim.
+                std::mem::forget(claim);
+                Ok(())
             }
+            // No ring takes it here: send it now (the claim is released
+            // when this returns).
+            Err(send) => crate::io::write_all(None, fd, send.into_buf()).await.0,
         }
-        // More than one send can carry: send it in pieces, now.
-        let (res, _) = crate::io::write_all(None, fd, buf).await;
-        res
     }
 }
 
+/// Submits `send` as the stream's detached send; gives it back when no ring
+/// here takes it.
+fn submit<B: IoBuf + Send>(state: Arc<State>, send: net::Send<B>) -> Result<(), net::Send<B>> {
+    let done = move |res, send| sent(state, res, send);
+    op::submit_detached(send, done).map_err(|(send, _)| send)
+}
+
+/// The detached send completed. A short count is resumed: `MSG_WAITALL`
+/// makes the kernel retry a full socket buffer, but it may still stop early
+/// (a signal, an allocation failure, more than one SQE can carry), and the
+/// rest is then sent as a new detached send, still the stream's one send in
+/// flight. Otherwise the outcome is recorded.
+fn sent<B: IoBuf + Send>(state: Arc<State>, res: io::Result<u32>, send: net::Send<B>) {
+    let outcome = match res {
+        Ok(n) if (n as usize) < send.remaining() => {
+            if n == 0 {
+                Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "write_behind: the socket took no bytes",
+                ))
+            } else {
+                match submit(Arc::clone(&state), send.advance(n as usize)) {
+                    Ok(()) => return,
+                    // Only when the runtime is going away.
+                    Err(_) => Err(io::Error::other(
+                        "write_behind: the rest of a short send could not be queued",
+                    )),
+                }
+            }
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    state.complete(outcome);
+}
+
 impl State {
-    /// The send of `len` bytes completed with `res`: releases the stream's
+    /// The stream's send finished with `outcome`: releases the stream's
     /// send and wakes whoever waits for it.
-    fn complete(&self, res: io::Result<u32>, len: usize) {
-        let error = match res {
-            Ok(n) if n as usize == len => None,
-            // MSG_WAITALL: a short count means the connection failed after
-            // `n` bytes (the kernel reports the bytes, not the errno).
-            Ok(n) => Some(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                format!("write_behind: the connection failed after {n} of {len} bytes"),
-            )),
-            Err(e) => Some(e),
-        };
+    fn complete(&self, outcome: io::Result<()>) {
+        let error = outcome.err();
         let waiters = match error {
             None => {
                 if self.phase.swap(IDLE, Ordering::AcqRel) != BUSY_WAITED {

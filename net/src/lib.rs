@@ -42,7 +42,8 @@
 //!   about 1.7). One such send is in flight per stream, so bytes keep
 //!   their order; every other write, `shutdown` and `flush` wait for it,
 //!   and the next of them reports its error. `MSG_WAITALL` makes the
-//!   kernel send all of it or fail.
+//!   kernel send all of it or fail; a send that still stops short is
+//!   resumed for the rest.
 //! - **Addresses.** IP addresses are `std::net::SocketAddr`; Unix addresses
 //!   are [`unix::SocketAddr`] (std's cannot be built from raw parts).
 //!   Host names given to `bind`/`connect` are resolved with the system

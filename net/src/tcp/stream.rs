@@ -257,7 +257,8 @@ impl TcpStream {
     /// go out in the order they were written: this waits for the one
     /// before, and so does every other write on the stream, `shutdown` and
     /// [`flush`](TcpStream::flush). The kernel keeps sending until every
-    /// byte is out or the connection fails (`MSG_WAITALL`).
+    /// byte is out or the connection fails (`MSG_WAITALL`); a send that
+    /// still stops short is resumed for the rest.
     ///
     /// Without a ring (the thread-pool driver) the bytes are sent before
     /// this returns, as [`write_all`](TcpStream::write_all) does.
@@ -269,9 +270,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// A send's failure is reported by the next write, `flush` or
-    /// `shutdown` on the stream (once): `EPIPE`/`ECONNRESET` and the like,
-    /// or [`io::ErrorKind::BrokenPipe`] when the connection failed part
-    /// way through. This call returns the error of the send before it, if
+    /// `shutdown` on the stream (once): `EPIPE`/`ECONNRESET` and the like.
+    /// This call returns the error of the send before it, if
     /// that one failed, and then queues nothing.
     ///
     /// # Examples

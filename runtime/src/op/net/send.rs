@@ -17,6 +17,8 @@ pub struct Send<B> {
     fd: SharedFd,
     buf: B,
     flags: i32,
+    /// Bytes at the start of `buf` that an earlier send already sent.
+    skip: usize,
 }
 
 impl<B: IoBuf + std::marker::Send> Send<B> {
@@ -26,7 +28,21 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
             fd,
             buf,
             flags: flags | libc::MSG_NOSIGNAL,
+            skip: 0,
         }
+    }
+
+    /// The same send, for the bytes after the first `n` it has not sent
+    /// yet: how a short send is resumed without changing the buffer's type.
+    /// `n` is capped at the bytes left.
+    pub fn advance(mut self, n: usize) -> Self {
+        self.skip = (self.skip + n).min(self.buf.bytes_init());
+        self
+    }
+
+    /// Bytes this send still has to send.
+    pub fn remaining(&self) -> usize {
+        self.buf.bytes_init() - self.skip
     }
 
     /// The buffer, given back.
@@ -40,21 +56,23 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
 // reads it. The fd is kept open by the SharedFd clone held here.
 unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
-        let ptr = self.buf.stable_ptr();
+        let len = self.remaining().min(u32::MAX as usize) as u32;
+        // SAFETY: `skip <= bytes_init()` (`advance` caps it), so the
+        // pointer stays inside the buffer's initialised bytes.
+        let ptr = unsafe { self.buf.stable_ptr().add(self.skip) };
         sqe_on_fd!(self.fd, |fd| opcode::Send::new(fd, ptr, len)
             .flags(self.flags)
             .build())
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.buf.bytes_init().min(u32::MAX as usize);
-        // SAFETY: the pointer is valid for `len` initialised bytes (IoBuf
-        // contract).
+        let len = self.remaining().min(u32::MAX as usize);
+        // SAFETY: the pointer, `skip <= bytes_init()` bytes in, is valid
+        // for `len` more initialised bytes (IoBuf contract).
         let n = unsafe {
             libc::send(
                 self.fd.as_raw_fd(),
-                self.buf.stable_ptr().cast(),
+                self.buf.stable_ptr().add(self.skip).cast(),
                 len,
                 self.flags,
             )
