@@ -22,6 +22,14 @@ impl TrackedBuf {
         }
     }
 
+    /// A buffer holding `data`.
+    pub fn filled(data: &[u8], drops: &Arc<AtomicUsize>) -> Self {
+        TrackedBuf {
+            data: data.to_vec(),
+            drops: drops.clone(),
+        }
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.data
     }

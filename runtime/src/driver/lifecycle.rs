@@ -1,8 +1,11 @@
 //! The state of one in-flight operation, as stored in the driver's slab.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
+
+use crate::op::shells::Shells;
 
 /// Data of an operation whose future was dropped before its completion
 /// arrived. It is kept alive (and so is every buffer the kernel may still
@@ -12,6 +15,14 @@ use std::task::Waker;
 pub(crate) trait Orphan: Send {
     /// Called once with the late completion; the data is dropped afterwards.
     fn complete(&mut self, res: i32, flags: u32);
+
+    /// Releases the data once the driver is done with it, outside the
+    /// driver borrow: by default a drop. A detached op keeps its emptied
+    /// box in `shells` for the next submission of its type.
+    fn finish(self: Box<Self>, shells: &RefCell<Shells>) {
+        let _ = shells;
+        drop(self);
+    }
 }
 
 /// Takes the CQEs of a streaming multishot op as the driver reaps them

@@ -31,6 +31,7 @@ use crate::blocking::BlockingPool;
 use crate::driver::{Driver, Orphan, PoolDriver, RingConfig};
 use crate::metrics::coarse_now;
 use crate::metrics::worker::WorkerMetrics;
+use crate::op::shells::Shells;
 use crate::task::raw::{self, NewTask, TaskHandle, TaskRef};
 use crate::task::{JoinHandle, TaskMeta};
 use crate::time::wheel::Wheel;
@@ -87,6 +88,8 @@ pub(crate) struct Worker {
     wakers: RefCell<Vec<Waker>>,
     lent: RefCell<Vec<(usize, Waker)>>,
     orphans: RefCell<Vec<Box<dyn Orphan>>>,
+    /// Emptied detached-op boxes, refilled by the next submissions.
+    pub(crate) shells: RefCell<Shells>,
     remote: RefCell<Vec<Remote>>,
 }
 
@@ -135,6 +138,7 @@ impl Worker {
             wakers: RefCell::new(Vec::new()),
             lent: RefCell::new(Vec::new()),
             orphans: RefCell::new(Vec::new()),
+            shells: RefCell::new(Shells::default()),
             remote: RefCell::new(Vec::new()),
         })
     }
@@ -316,9 +320,12 @@ impl Worker {
                     driver.move_finished_orphans(&mut orphans);
                     reaped
                 };
-                // Dropped outside the borrow (a buffer's `Drop` is user
-                // code); the vector keeps its capacity for the next tick.
-                orphans.clear();
+                // Finished outside the borrow (a buffer's `Drop` and a
+                // detached op's completion are user code); the vector keeps
+                // its capacity for the next tick.
+                for orphan in orphans.drain(..) {
+                    orphan.finish(&self.shells);
+                }
                 *self.orphans.borrow_mut() = orphans;
                 reaped.remote_wake
             }

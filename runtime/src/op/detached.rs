@@ -11,8 +11,10 @@
 //! send goes on at once instead of waiting for the send's CQE and being
 //! polled a second time for it.
 
+use std::cell::RefCell;
 use std::io;
 
+use super::shells::Shells;
 use super::{cqe_result, OpCode};
 use crate::driver::Orphan;
 use crate::executor::context;
@@ -52,11 +54,24 @@ where
                 parts = Some((data, done));
                 return None;
             }
-            let detached = Box::new(Detached {
-                data: Some(data),
-                done: Some(done),
-                res: None,
-            });
+            // An emptied box of this type if the worker kept one (see
+            // `shells`), else a new one.
+            let kept: Option<Box<Detached<T, F>>> =
+                w.shells.try_borrow_mut().ok().and_then(|mut s| s.take());
+            let detached = match kept {
+                // Field by field: the old (empty) value needs no drop.
+                Some(mut shell) => {
+                    shell.data = Some(data);
+                    shell.done = Some(done);
+                    shell.res = None;
+                    shell
+                }
+                None => Box::new(Detached {
+                    data: Some(data),
+                    done: Some(done),
+                    res: None,
+                }),
+            };
             // A refused submission leaves the box in the finished orphans
             // with the error recorded; it is dropped (and `done` called)
             // below, outside the borrow.
@@ -93,6 +108,19 @@ where
     // the driver drops the box, outside the borrow.
     fn complete(&mut self, res: i32, _flags: u32) {
         self.res = Some(res);
+    }
+
+    // Outside the borrow: the emptied box goes back to the worker first, so
+    // that `done` submitting again (a short send's rest) can reuse it.
+    fn finish(mut self: Box<Self>, shells: &RefCell<Shells>) {
+        let parts = (self.data.take(), self.done.take());
+        let res = self.res.take().unwrap_or(-libc::ECANCELED);
+        if let Ok(mut shells) = shells.try_borrow_mut() {
+            shells.put(self);
+        }
+        if let (Some(data), Some(done)) = parts {
+            done(cqe_result(res), data);
+        }
     }
 }
 

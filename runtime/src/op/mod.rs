@@ -20,6 +20,7 @@ pub mod net;
 mod nop;
 mod poll;
 mod read;
+pub(crate) mod shells;
 pub(crate) mod streaming;
 mod write;
 
