@@ -87,14 +87,13 @@ pub(crate) async fn write<B: IoBuf + Send>(
     fd: &SharedFd,
     buf: B,
 ) -> BufResult<usize, B> {
+    if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
+        return write_zc(behind, fd, buf).await;
+    }
     if let Err(e) = behind.settle().await {
         return (Err(e), buf);
     }
-    if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
-        net::send_zc(fd.clone(), buf, 0).await
-    } else {
-        net::send(fd.clone(), buf, 0).await
-    }
+    net::send(fd.clone(), buf, 0).await
 }
 
 pub(crate) async fn write_zc<B: IoBuf + Send>(

@@ -136,3 +136,52 @@ impl<T, F: FnOnce(io::Result<u32>, T)> Drop for Detached<T, F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::op::Nop;
+
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+
+    fn done(res: io::Result<u32>, _nop: Nop) {
+        assert_eq!(res.unwrap(), 0);
+        DONE.fetch_add(1, Ordering::SeqCst);
+    }
+
+    type Done = fn(io::Result<u32>, Nop);
+
+    fn kept() -> usize {
+        context::with_current(|w| w.shells.borrow().kept::<Detached<Nop, Done>>()).unwrap()
+    }
+
+    async fn until_done(n: usize) {
+        for _ in 0..10_000 {
+            if DONE.load(Ordering::SeqCst) >= n {
+                return;
+            }
+            crate::yield_now().await;
+        }
+        panic!("the detached nop never completed");
+    }
+
+    #[test]
+    fn a_finished_box_is_kept_and_the_next_submission_refills_it() {
+        let rt = match crate::Builder::new().driver(crate::Driver::IoUring).build() {
+            Ok(rt) => rt,
+            Err(e) => return eprintln!("skipped: no io_uring here: {e}"),
+        };
+        rt.block_on(async {
+            assert_eq!(kept(), 0);
+            assert!(submit_detached(Nop::new(), done as Done).is_ok());
+            until_done(1).await;
+            assert_eq!(kept(), 1, "the finished op's box is kept");
+            assert!(submit_detached(Nop::new(), done as Done).is_ok());
+            assert_eq!(kept(), 0, "the next submission took it");
+            until_done(2).await;
+            assert_eq!(kept(), 1, "and it came back");
+        });
+    }
+}

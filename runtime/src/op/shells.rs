@@ -53,6 +53,18 @@ impl Shells {
 }
 
 #[cfg(test)]
+impl Shells {
+    /// How many empty boxes of type `S` are kept.
+    pub(crate) fn kept<S: 'static>(&self) -> usize {
+        let id = TypeId::of::<S>();
+        self.kinds
+            .iter()
+            .find(|(kind, _)| *kind == id)
+            .map_or(0, |(_, kept)| kept.len())
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
