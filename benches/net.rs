@@ -51,7 +51,9 @@
 //! Options: `--rounds N`, `--duration SECS` (measured interval), `--warmup
 //! SECS`, `--connections 1,64,512`, `--contenders a,b`, `--filter SUBSTR`
 //! (workload names), `--client uring|tokio` (the echo load generator:
-//! io_uring by default, see `net/uring_client.rs`), `--pin` (the client
+//! io_uring by default, see `net/uring_client.rs`; with `--ab` and
+//! `http-hello`, `--client uring` has that client send the HTTP requests
+//! instead of wrk), `--pin` (the client
 //! thread on CPU 0, the server processes on CPU 1), `--wait-quiet SECS`
 //! (before each measurement, wait up to SECS for other processes to use
 //! under 0.25 cores: the machine may be shared), `--json PATH`, `--md
@@ -64,7 +66,8 @@
 //! the load in alternating slices of `--slice-ms` (100 default) for
 //! `--duration` seconds (20 default), each slice's server CPU read from the
 //! scheduler's nanosecond clock, and the report gives the median of B ÷ A
-//! over adjacent pairs of slices (`net/ab.rs`; echo workloads only):
+//! over adjacent pairs of slices (`net/ab.rs`; `http-hello` in 1 s wrk
+//! runs, or in 100 ms slices from the io_uring client with `--client uring`):
 //!
 //! ```text
 //! cargo bench --bench net -- --ab ringbolt,tokio-current-thread --filter echo-64b --connections 64 --duration 20

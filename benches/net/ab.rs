@@ -37,6 +37,14 @@
 //! its CPU the server's clock around the whole run, and the client's cores
 //! are wrk's (a child process: `RUSAGE_CHILDREN`).
 //!
+//! wrk on one core is slower per request than the servers, so it sets the
+//! pace and the servers idle part of each slice. `--client uring` drives
+//! `http-hello` from the io_uring client instead, in 100 ms slices like
+//! echo: each connection sends wrk's default request
+//! ([`HELLO_REQUEST`](crate::server::HELLO_REQUEST)) and waits for the
+//! whole fixed reply before the next, one connection per request in
+//! flight as with wrk.
+//!
 //! An idle server sits blocked in its wait syscall and uses no CPU (the
 //! report checks). With `--pin` the client runs on CPU 0 and both servers
 //! on CPU 1. The summary (Markdown) goes to stdout and to `--md PATH`;
@@ -49,6 +57,7 @@ use crate::common::{
     Record,
 };
 use crate::process::ServerProcess;
+use crate::server::{HELLO, HELLO_REQUEST};
 use crate::uring_client::{Drive, EchoLoad, End};
 use crate::{Contender, EchoClient, NetArgs, ServerKind, WORKLOADS, WRK_CONNECTIONS};
 
@@ -129,6 +138,8 @@ struct AbPlan {
     workload: &'static str,
     /// The echoed message's size, bytes (echo only).
     msg_size: usize,
+    /// `http-hello` is driven by wrk (else by the io_uring client).
+    wrk: bool,
     /// Connections per server.
     connections: usize,
     /// Length of one slice (its driven part).
@@ -239,11 +250,12 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
         }
     };
     let http = workload == "http-hello";
+    let wrk = http && net.client != Some(EchoClient::Uring);
     if http && contenders.contains(&Contender::RawUring) {
         return Err("raw-uring serves echo only: no --ab with http-hello".into());
     }
     let connections = match net.connections.as_deref() {
-        None if http => WRK_CONNECTIONS,
+        None if wrk => WRK_CONNECTIONS,
         None => DEFAULT_CONNECTIONS,
         Some([n]) if *n > 0 => *n,
         Some(_) => return Err("--ab takes one --connections value (per server), > 0".into()),
@@ -256,15 +268,15 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
             Err(format!("bad {what} {v}"))
         }
     };
-    let slice_ms = net.slice_ms.unwrap_or(if http {
+    let slice_ms = net.slice_ms.unwrap_or(if wrk {
         DEFAULT_HTTP_SLICE_MS
     } else {
         DEFAULT_SLICE_MS
     });
-    if slice_ms == 0 || (http && slice_ms % 1000 != 0) {
+    if slice_ms == 0 || (wrk && slice_ms % 1000 != 0) {
         return Err(format!(
             "--slice-ms must be > 0{}",
-            if http {
+            if wrk {
                 " and whole seconds for wrk"
             } else {
                 ""
@@ -275,12 +287,13 @@ fn plan(args: &Args, net: &NetArgs, contenders: [Contender; 2]) -> Result<AbPlan
         contenders,
         workload,
         msg_size: if workload == "echo-4k" { 4096 } else { 64 },
+        wrk,
         connections,
         slice: Duration::from_millis(slice_ms),
         duration: secs(net.duration, DEFAULT_DURATION, "--duration")?,
         // A wrk warm-up runs whole seconds, at least one.
         warmup: secs(net.warmup, DEFAULT_WARMUP, "--warmup").map(|w| {
-            if http {
+            if wrk {
                 Duration::from_secs(w.as_secs_f64().ceil().max(1.0) as u64)
             } else {
                 w
@@ -319,6 +332,15 @@ fn measure(plan: &AbPlan) -> Result<(Vec<Slice>, Load), String> {
         ServerKind::Echo => SliceLoad::Echo(Box::new(
             EchoLoad::connect(&addrs, plan.connections, plan.msg_size)
                 .map_err(|e| format!("client: {e}"))?,
+        )),
+        ServerKind::Http if !plan.wrk => SliceLoad::Echo(Box::new(
+            EchoLoad::connect_with(
+                &addrs,
+                plan.connections,
+                HELLO_REQUEST.to_vec(),
+                HELLO.len(),
+            )
+            .map_err(|e| format!("client: {e}"))?,
         )),
         ServerKind::Http => {
             crate::wrk::ensure_wrk()?;
@@ -412,9 +434,10 @@ fn slice(
     })
 }
 
-/// What drives the slices: the echo client, or one wrk run per slice.
+/// What drives the slices: the io_uring client, or one wrk run per slice.
 enum SliceLoad {
-    /// The io_uring echo client, holding its connections to both servers.
+    /// The io_uring client (echo, or HTTP requests with `--client uring`),
+    /// holding its connections to both servers.
     Echo(Box<EchoLoad>),
     /// `wrk` against `addrs[who]`, `connections` connections per run.
     Http {
@@ -612,14 +635,19 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
         Err(_) => out.push_str(&format!("Command: `{command}`\n\n")),
     }
     out.push_str(&format!(
-        "Conditions: kernel {}, {} cores ({}), {}; {}, commit {}; {} ms slices, {:.0} s measured after {:.1} s \
-         warm-up per server; {}.\n\n",
+        "Conditions: kernel {}, {} cores ({}), {}; {}, commit {}; load from {}; {} ms slices, {:.0} s measured \
+         after {:.1} s warm-up per server; {}.\n\n",
         m("kernel"),
         meta.get_num("cores").unwrap_or(0.0),
         m("cpu"),
         m("date"),
         m("rustc"),
         m("git_commit"),
+        if plan.wrk {
+            "wrk -t1 (one run per slice)"
+        } else {
+            "the io_uring client (`net/uring_client.rs`)"
+        },
         plan.slice.as_millis(),
         plan.duration.as_secs_f64(),
         plan.warmup.as_secs_f64(),
@@ -699,7 +727,7 @@ fn summary(plan: &AbPlan, slices: &[Slice], load: &Load, command: &str, pinned: 
         ));
     }
     out.push_str(
-        "\nThe client's CPU per request is the load generator's (the echo client's thread, or wrk) while it \
+        "\nThe client's CPU per request is the load generator's (the io_uring client's thread, or wrk) while it \
          drove that server.\n\n",
     );
 

@@ -22,8 +22,13 @@ const ECHO_BUF: usize = 16 * 1024;
 /// Largest request head the HTTP server accepts before it gives up.
 const MAX_HEAD: usize = 16 * 1024;
 
-const HELLO: &[u8] =
+/// The answer to every keep-alive request.
+pub(crate) const HELLO: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+/// The request the io_uring client sends when it drives `http-hello`
+/// (`--ab ... --client uring`): the request wrk sends by default, without
+/// the port in `Host`.
+pub(crate) const HELLO_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 const HELLO_CLOSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
 const BAD_REQUEST: &[u8] =

@@ -113,8 +113,11 @@ pub(crate) struct EchoLoad {
     ring: IoUring,
     /// `None` once leaked (see `Drop`); dropped after `ring`.
     bufs: Option<BufRing>,
+    /// What every round trip sends.
     message: Vec<u8>,
-    msg_size: usize,
+    /// Bytes of the answer that end a round trip (the message's length
+    /// for an echo).
+    reply_len: usize,
     conns: Vec<Conn>,
     /// SQEs waiting for the next submit.
     pending: Vec<squeue::Entry>,
@@ -130,7 +133,8 @@ impl std::fmt::Debug for EchoLoad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EchoLoad")
             .field("connections", &self.conns.len())
-            .field("msg_size", &self.msg_size)
+            .field("message_len", &self.message.len())
+            .field("reply_len", &self.reply_len)
             .field("errors", &self.errors)
             .finish_non_exhaustive()
     }
@@ -138,12 +142,33 @@ impl std::fmt::Debug for EchoLoad {
 
 impl EchoLoad {
     /// Opens `connections` connections to each of `addrs` (TCP_NODELAY),
-    /// registers them as fixed files and arms a multishot receive on each.
+    /// registers them as fixed files and arms a multishot receive on each;
+    /// every round trip sends a `msg_size`-byte message and waits for its
+    /// echo.
     pub(crate) fn connect(
         addrs: &[SocketAddr],
         connections: usize,
         msg_size: usize,
     ) -> io::Result<EchoLoad> {
+        Self::connect_with(addrs, connections, vec![0xA5u8; msg_size], msg_size)
+    }
+
+    /// As [`connect`](EchoLoad::connect), for a request-reply protocol
+    /// whose replies all have one length: every round trip sends `message`
+    /// and ends once `reply_len` bytes came back (an HTTP request and its
+    /// fixed response, say).
+    pub(crate) fn connect_with(
+        addrs: &[SocketAddr],
+        connections: usize,
+        message: Vec<u8>,
+        reply_len: usize,
+    ) -> io::Result<EchoLoad> {
+        if message.is_empty() || reply_len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a round trip needs a message and a reply of at least one byte",
+            ));
+        }
         let total = connections * addrs.len();
         let mut streams = Vec::with_capacity(total);
         let mut groups = Vec::with_capacity(total);
@@ -188,8 +213,8 @@ impl EchoLoad {
             cqes: Vec::with_capacity(entries as usize * 4),
             ring,
             bufs: Some(bufs),
-            message: vec![0xA5u8; msg_size],
-            msg_size,
+            message,
+            reply_len,
             conns,
             errors: 0,
             _streams: streams,
@@ -313,7 +338,8 @@ impl EchoLoad {
                 .completion()
                 .map(|c| (c.user_data(), c.result(), c.flags())),
         );
-        let msg_size = self.msg_size;
+        let msg_size = self.message.len();
+        let reply_len = self.reply_len;
         let mut requests = 0;
         let mut recycled = false;
         let mut cqes = std::mem::take(&mut self.cqes);
@@ -357,7 +383,7 @@ impl EchoLoad {
                         continue;
                     } else {
                         c.received += res as usize;
-                        if c.received >= msg_size {
+                        if c.received >= reply_len {
                             if c.group == group {
                                 requests += 1;
                                 if let Some(h) = hist.as_deref_mut() {
@@ -365,7 +391,7 @@ impl EchoLoad {
                                     h.saturating_record(ns.max(1));
                                 }
                             }
-                            c.received -= msg_size;
+                            c.received -= reply_len;
                             c.busy = false;
                             if sending && c.group == group {
                                 self.start_round_trip(i, now);
