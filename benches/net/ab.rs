@@ -42,8 +42,10 @@
 //! `http-hello` from the io_uring client instead, in 100 ms slices like
 //! echo: each connection sends wrk's default request
 //! ([`HELLO_REQUEST`](crate::server::HELLO_REQUEST)) and waits for the
-//! whole fixed reply before the next, one connection per request in
-//! flight as with wrk.
+//! whole fixed reply before the next: one request in flight per
+//! connection, as with wrk. The reply's bytes are counted, not checked:
+//! both servers answer with the same bytes, and a server that answered
+//! otherwise (a 400 closes the connection) shows up as a connection error.
 //!
 //! An idle server sits blocked in its wait syscall and uses no CPU (the
 //! report checks). With `--pin` the client runs on CPU 0 and both servers
