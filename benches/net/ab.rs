@@ -44,8 +44,9 @@
 //! ([`HELLO_REQUEST`](crate::server::HELLO_REQUEST)) and waits for the
 //! whole fixed reply before the next: one request in flight per
 //! connection, as with wrk. The reply's bytes are counted, not checked:
-//! both servers answer with the same bytes, and a server that answered
-//! otherwise (a 400 closes the connection) shows up as a connection error.
+//! both servers answer from the same constants. A 400 closes the
+//! connection and shows up as a connection error; a wrong reply of the
+//! right length would go unnoticed.
 //!
 //! An idle server sits blocked in its wait syscall and uses no CPU (the
 //! report checks). With `--pin` the client runs on CPU 0 and both servers
