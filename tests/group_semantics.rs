@@ -99,6 +99,89 @@ fn first_error_cancels_a_ten_second_sleeper() {
 }
 
 #[test]
+fn a_failure_cancels_the_siblings_before_anyone_joins() {
+    ringbolt::run(async {
+        let dropped = flag();
+        let mut g = TaskGroup::new();
+        let token = g.token();
+        g.spawn(sleeper(dropped.clone()));
+        g.spawn(async { Err("bad input".to_string()) });
+        // Nobody joins yet: the failure alone fires the token and stops the
+        // sleeper at its suspension.
+        assert!(
+            eventually(|| dropped.load(Ordering::SeqCst)).await,
+            "the sibling still runs while the group is not joined"
+        );
+        assert!(token.is_cancelled(), "the token fires on the failure");
+        let start = Instant::now();
+        let err = g.join().await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(err.errors(), ["bad input".to_string()]);
+        assert_eq!(err.cancelled(), 1);
+    });
+}
+
+#[test]
+fn a_panic_cancels_the_siblings_before_anyone_joins() {
+    ringbolt::run(async {
+        let dropped = flag();
+        let mut g = TaskGroup::new();
+        let token = g.token();
+        g.spawn(sleeper(dropped.clone()));
+        g.spawn(async {
+            ringbolt::yield_now().await;
+            panic!("child exploded");
+        });
+        assert!(
+            eventually(|| dropped.load(Ordering::SeqCst)).await,
+            "the sibling still runs after the panic"
+        );
+        assert!(token.is_cancelled());
+        let err = g.join().await.unwrap_err();
+        assert_eq!((err.panics(), err.cancelled()), (1, 1));
+    });
+}
+
+#[test]
+fn a_parent_cancellation_stops_the_children_before_anyone_joins() {
+    ringbolt::run(async {
+        let parent = CancellationToken::new();
+        let dropped = flag();
+        let mut g = TaskGroup::with_parent(&parent);
+        g.spawn(sleeper(dropped.clone()));
+        sleep(Duration::from_millis(5)).await;
+        assert!(!dropped.load(Ordering::SeqCst), "the child runs meanwhile");
+        parent.cancel();
+        assert!(
+            eventually(|| dropped.load(Ordering::SeqCst)).await,
+            "the child still runs after its parent token fired"
+        );
+        assert_eq!(g.join().await.unwrap_err().cancelled(), 1);
+    });
+}
+
+#[test]
+fn a_cooperative_child_woken_by_the_token_may_still_finish() {
+    // A child that watches the token is polled once more when it fires:
+    // it reaches its next suspension only if it does not finish first.
+    ringbolt::run(async {
+        let mut g = TaskGroup::new();
+        let token = g.token();
+        g.spawn(async move {
+            token.cancelled().await;
+            Ok::<_, &str>("wound down")
+        });
+        g.spawn(async {
+            sleep(Duration::from_millis(5)).await;
+            Err("stop")
+        });
+        let err = g.join().await.unwrap_err();
+        assert_eq!(err.errors(), ["stop"]);
+        assert_eq!(err.cancelled(), 0, "the watcher finished on its own");
+    });
+}
+
+#[test]
 fn a_successful_join_leaves_the_token_alone() {
     ringbolt::run(async {
         let mut g = TaskGroup::new();

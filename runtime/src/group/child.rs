@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::fail_fast::Ended;
 use crate::task::{JoinError, JoinHandle};
 
 /// What a child task ends with: its own result, or why it has none.
@@ -12,14 +13,13 @@ pub(super) type Outcome<T, E> = Result<Result<T, E>, JoinError>;
 
 /// A child's [`JoinHandle`] tagged with its spawn index, so that results
 /// collected in completion order can be put back in spawn order.
-#[derive(Debug)]
 pub(super) struct Child<T, E> {
     index: usize,
-    handle: JoinHandle<Result<T, E>>,
+    handle: JoinHandle<Ended<T, E>>,
 }
 
 impl<T, E> Child<T, E> {
-    pub(super) fn new(index: usize, handle: JoinHandle<Result<T, E>>) -> Self {
+    pub(super) fn new(index: usize, handle: JoinHandle<Ended<T, E>>) -> Self {
         Child { index, handle }
     }
 
@@ -34,8 +34,15 @@ impl<T, E> Future for Child<T, E> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let index = self.index;
-        Pin::new(&mut self.handle)
-            .poll(cx)
-            .map(|outcome| (index, outcome))
+        let id = self.handle.id();
+        Pin::new(&mut self.handle).poll(cx).map(|outcome| {
+            let outcome = match outcome {
+                Ok(Ended::Done(res)) => Ok(res),
+                // Stopped by the group's token: the same as an abort.
+                Ok(Ended::Cancelled) => Err(JoinError::cancelled(id)),
+                Err(e) => Err(e),
+            };
+            (index, outcome)
+        })
     }
 }

@@ -9,14 +9,15 @@
 //! - **Results in spawn order.** [`TaskGroup::join`] gives `Vec<T>` in the
 //!   order the children were spawned, whatever order they finished in.
 //! - **The first failure cancels the siblings.** A child that returns `Err`
-//!   or panics makes the group fire its [token](TaskGroup::token) and
-//!   [abort](crate::JoinHandle::abort) every other child: each is dropped at
-//!   its next suspension, which cancels its in-flight io_uring operations
-//!   (their buffers are freed once the kernel's completion is reaped, see
-//!   [`Op`](crate::op::Op)). The group still **waits for every child**, then
-//!   reports every error and panic that happened, also two raised at once,
-//!   in one [`GroupError`]. Children cancelled this way count as neither
-//!   errors nor panics.
+//!   or panics fires the group's [token](TaskGroup::token) as it ends, and
+//!   every other child stops: each is dropped at its next suspension, which
+//!   cancels its in-flight io_uring operations (their buffers are freed
+//!   once the kernel's completion is reaped, see [`Op`](crate::op::Op)).
+//!   This happens at once, whether or not the group is being joined yet:
+//!   every child watches the token. The group still **waits for every
+//!   child**, then reports every error and panic that happened, also two
+//!   raised at once, in one [`GroupError`]. Children cancelled this way
+//!   count as neither errors nor panics.
 //! - **No child outlives its group.** `join` returns only when every child
 //!   has finished. Dropping a group that was not joined (or dropping the
 //!   `join` future, e.g. when a [`timeout`](crate::time::timeout) around it
@@ -53,6 +54,7 @@
 
 mod child;
 mod error;
+mod fail_fast;
 mod gather;
 
 use std::fmt;
@@ -65,6 +67,7 @@ use ringbolt_sync::CancellationToken;
 
 use child::Child;
 pub use error::GroupError;
+use fail_fast::{Ended, FailFast};
 pub use gather::{join_all, try_join_all, JoinAll, TryJoinAll};
 
 /// A set of child tasks that succeed or fail together (asyncio's
@@ -129,8 +132,7 @@ impl<T, E> TaskGroup<T, E> {
 
     /// An empty group whose token is a [child](CancellationToken::child_token)
     /// of `parent`: cancelling `parent` cancels the group (its token fires
-    /// at once; its children are aborted as soon as the group is joined or
-    /// dropped).
+    /// and its children stop at their next suspension).
     ///
     /// # Examples
     ///
@@ -147,7 +149,7 @@ impl<T, E> TaskGroup<T, E> {
     ///     });
     ///     shutdown.cancel();
     ///     assert!(g.token().is_cancelled());
-    ///     // `join` aborts the child (it has not run yet): the group failed.
+    ///     // The child stops before it runs: the group failed.
     ///     assert_eq!(g.join().await.unwrap_err().cancelled(), 1);
     /// });
     /// ```
@@ -178,7 +180,7 @@ impl<T, E> TaskGroup<T, E> {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let handle = crate::task::spawn(future);
+        let handle = crate::task::spawn(FailFast::new(future, self.token.clone()));
         self.push(handle);
     }
 
@@ -195,11 +197,11 @@ impl<T, E> TaskGroup<T, E> {
         T: 'static,
         E: 'static,
     {
-        let handle = crate::task::spawn_local(future);
+        let handle = crate::task::spawn_local(FailFast::new(future, self.token.clone()));
         self.push(handle);
     }
 
-    fn push(&mut self, handle: crate::JoinHandle<Result<T, E>>) {
+    fn push(&mut self, handle: crate::JoinHandle<Ended<T, E>>) {
         if self.token.is_cancelled() {
             handle.abort();
         }
