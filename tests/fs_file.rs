@@ -167,6 +167,38 @@ fn append_mode_writes_at_the_end() {
 }
 
 #[test]
+fn offsets_beyond_i64_max_are_refused_not_taken_as_the_file_position() {
+    let tmp = TempDir::new("fs-offset");
+    let path = tmp.join("f");
+    std::fs::write(&path, b"hello world").unwrap();
+    ringbolt::run(async {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await
+            .unwrap();
+        for pos in [u64::MAX, i64::MAX as u64 + 1] {
+            let (res, buf) = file.read_at(Vec::with_capacity(5), pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+            assert!(buf.is_empty(), "nothing was read");
+            let (res, _) = file.read_exact_at(vec![0; 5], pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+            let (res, _) = file.readv_at(vec![Vec::with_capacity(5)], pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+            let (res, _) = file.write_at(b"XX".to_vec(), pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+            let (res, _) = file.write_all_at(b"YY".to_vec(), pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+            let (res, _) = file.writev_at(vec![b"ZZ".to_vec()], pos).await;
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        }
+        file.close().await.unwrap();
+    });
+    assert_eq!(std_read(&path), b"hello world", "the file is untouched");
+}
+
+#[test]
 fn open_options_errors_and_create_new() {
     let tmp = TempDir::new("fs-open");
     let path = tmp.join("f");
@@ -366,4 +398,28 @@ fn file_is_send_and_sync() {
     assert_send_sync::<OpenOptions>();
     assert_send_sync::<fs::Metadata>();
     assert_send_sync::<fs::DirEntry>();
+}
+
+#[test]
+fn reading_a_file_larger_than_memory_is_an_error_not_an_abort() {
+    // Needs an allocator that refuses 1 TiB: the kernel's default
+    // overcommit heuristic (0) or strict accounting (2) with less memory.
+    let overcommit = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
+    if !matches!(overcommit.trim(), "0" | "2") {
+        return eprintln!("skipped: vm.overcommit_memory is {}", overcommit.trim());
+    }
+    let tmp = TempDir::new("fs-huge");
+    let path = tmp.join("sparse");
+    let f = std::fs::File::create(&path).unwrap();
+    if let Err(e) = f.set_len(1 << 40) {
+        return eprintln!("skipped: no sparse 1 TiB file here: {e}");
+    }
+    drop(f);
+    ringbolt::run(async {
+        let err = fs::read(&path).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory, "{err}");
+        // The runtime goes on.
+        fs::write(tmp.join("small"), b"ok").await.unwrap();
+        assert_eq!(fs::read(tmp.join("small")).await.unwrap(), b"ok");
+    });
 }

@@ -15,9 +15,9 @@ impl File {
     ///
     /// # Errors
     ///
-    /// The kernel's error; `InvalidInput` before submission for a
-    /// misaligned buffer, length or offset on an `O_DIRECT` file. The buffer
-    /// comes back in every case.
+    /// The kernel's error; `InvalidInput` before submission for a `pos`
+    /// beyond `i64::MAX`, or for a misaligned buffer, length or offset on an
+    /// `O_DIRECT` file. The buffer comes back in every case.
     ///
     /// # Examples
     ///
@@ -33,6 +33,10 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_at<B: IoBufMut + Send>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        let pos = match self.offset(pos, false) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), buf),
+        };
         if let Some(align) = self.direct {
             if let Err(e) = align.check(buf.stable_ptr() as usize, buf.bytes_total(), pos) {
                 return (Err(e), buf);
@@ -56,7 +60,7 @@ impl File {
         let mut filled = 0;
         while filled < total {
             let (res, slice) = self
-                .read_at(buf.slice(filled..), pos.wrapping_add(filled as u64))
+                .read_at(buf.slice(filled..), pos.saturating_add(filled as u64))
                 .await;
             buf = slice.into_inner();
             match res {
@@ -81,10 +85,14 @@ impl File {
     ///
     /// # Errors
     ///
-    /// The kernel's error; `InvalidInput` before submission for a
-    /// misaligned buffer, length or offset on an `O_DIRECT` file.
+    /// The kernel's error; `InvalidInput` before submission for a `pos`
+    /// beyond `i64::MAX` (unless appending), or for a misaligned buffer,
+    /// length or offset on an `O_DIRECT` file.
     pub async fn write_at<B: IoBuf + Send>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
-        let pos = if self.append { u64::MAX } else { pos };
+        let pos = match self.offset(pos, true) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), buf),
+        };
         if let Some(align) = self.direct {
             if let Err(e) = align.check(buf.stable_ptr() as usize, buf.bytes_init(), pos) {
                 return (Err(e), buf);
@@ -107,7 +115,10 @@ impl File {
         let mut written = 0;
         while written < total {
             let (res, slice) = self
-                .write_at(buf.slice(written..total), pos.wrapping_add(written as u64))
+                .write_at(
+                    buf.slice(written..total),
+                    pos.saturating_add(written as u64),
+                )
                 .await;
             buf = slice.into_inner();
             match res {
@@ -137,6 +148,10 @@ impl File {
         bufs: Vec<B>,
         pos: u64,
     ) -> BufResult<usize, Vec<B>> {
+        let pos = match self.offset(pos, false) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), bufs),
+        };
         if let Some(align) = self.direct {
             for b in &bufs {
                 if let Err(e) = align.check(b.stable_ptr() as usize, b.bytes_total(), pos) {
@@ -161,7 +176,10 @@ impl File {
         bufs: Vec<B>,
         pos: u64,
     ) -> BufResult<usize, Vec<B>> {
-        let pos = if self.append { u64::MAX } else { pos };
+        let pos = match self.offset(pos, true) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), bufs),
+        };
         if let Some(align) = self.direct {
             for b in &bufs {
                 if let Err(e) = align.check(b.stable_ptr() as usize, b.bytes_init(), pos) {
@@ -171,6 +189,30 @@ impl File {
         }
         let done = submit(Writev::new(self.fd.clone(), bufs, pos)).await;
         (done.result.map(|n| n as usize), done.data.into_bufs())
+    }
+}
+
+impl File {
+    /// The offset an op at `pos` passes to the kernel: `u64::MAX` (the
+    /// file's own position, which `O_APPEND` puts at the end) for a write
+    /// on a file opened for appending, else `pos`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a `pos` beyond `i64::MAX`: the kernel's offsets
+    /// are signed, and `u64::MAX` would silently read or write at the
+    /// file's position instead.
+    pub(crate) fn offset(&self, pos: u64, write: bool) -> io::Result<u64> {
+        if write && self.append {
+            return Ok(u64::MAX);
+        }
+        if pos > i64::MAX as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("file offset {pos} is beyond the largest one, i64::MAX"),
+            ));
+        }
+        Ok(pos)
     }
 }
 

@@ -36,6 +36,10 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_fixed_at(&self, buf: FixedBuf, pos: u64) -> BufResult<usize, FixedBuf> {
+        let pos = match self.offset(pos, false) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), buf),
+        };
         if let Some(align) = self.direct {
             if let Err(e) = align.check(buf.stable_ptr() as usize, buf.bytes_total(), pos) {
                 return (Err(e), buf);
@@ -54,7 +58,10 @@ impl File {
     ///
     /// As for [`File::write_at`].
     pub async fn write_fixed_at(&self, buf: FixedBuf, pos: u64) -> BufResult<usize, FixedBuf> {
-        let pos = if self.append { u64::MAX } else { pos };
+        let pos = match self.offset(pos, true) {
+            Ok(pos) => pos,
+            Err(e) => return (Err(e), buf),
+        };
         if let Some(align) = self.direct {
             if let Err(e) = align.check(buf.stable_ptr() as usize, buf.bytes_init(), pos) {
                 return (Err(e), buf);

@@ -20,16 +20,11 @@ const TAIL: usize = 64 * 1024;
 /// with [`IN_FLIGHT`] of them in flight, then whatever follows until a read
 /// returns 0.
 pub(crate) async fn read_all(file: &File) -> io::Result<Vec<u8>> {
-    let size = usize::try_from(file.metadata().await?.len()).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::OutOfMemory,
-            "file too large for memory".to_string(),
-        )
-    })?;
+    let size = usize::try_from(file.metadata().await?.len()).map_err(|_| too_large())?;
     if size <= CHUNK {
         return read_small(file, size).await;
     }
-    let mut out = vec![0u8; size];
+    let mut out = zeroed(size)?;
     let mut todo: VecDeque<(usize, usize)> = (0..size)
         .step_by(CHUNK)
         .map(|off| (off, CHUNK.min(size - off)))
@@ -110,4 +105,22 @@ async fn read_small(file: &File, size: usize) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The error for a file that does not fit in memory.
+fn too_large() -> io::Error {
+    io::Error::new(io::ErrorKind::OutOfMemory, "file too large for memory")
+}
+
+/// `size` zero bytes, or `OutOfMemory` when they cannot be allocated
+/// (`vec![0; size]` alone would abort the process instead).
+fn zeroed(size: usize) -> io::Result<Vec<u8>> {
+    // A probe first: `try_reserve_exact` reports a failed allocation. Its
+    // pages are never touched, so it costs little more than a map and an
+    // unmap; `vec!` then gets zeroed pages from the allocator without
+    // writing them, which a `resize` would.
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(size).map_err(|_| too_large())?;
+    drop(probe);
+    Ok(vec![0u8; size])
 }
