@@ -341,3 +341,38 @@ fn io_outside_a_runtime_is_an_error_not_a_panic() {
     }
     drop(rt);
 }
+
+/// Panics when dropped.
+struct Boom(Arc<AtomicUsize>);
+
+impl Drop for Boom {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("output destructor");
+    }
+}
+
+#[test]
+fn a_panic_dropping_an_unclaimed_output_is_contained() {
+    for workers in [1, 2] {
+        let rt = ringbolt::Builder::new().workers(workers).build().unwrap();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let d = dropped.clone();
+        let after = rt.block_on(async move {
+            for _ in 0..4 {
+                let d = d.clone();
+                // Nobody claims the output: the runtime drops it.
+                drop(ringbolt::spawn(async move { Boom(d) }));
+            }
+            assert!(common::eventually(|| d.load(Ordering::SeqCst) == 4).await);
+            // The workers go on.
+            let mut sum = 0;
+            for i in 0..8u32 {
+                sum += ringbolt::spawn(async move { i }).await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(after, 28);
+        assert_eq!(dropped.load(Ordering::SeqCst), 4);
+    }
+}

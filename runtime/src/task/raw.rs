@@ -435,8 +435,9 @@ unsafe fn drop_waker(p: *const ()) {
 }
 
 /// Stores the output for the join handle (or drops it, if the handle is
-/// gone) and wakes the task awaiting it.
-fn complete<O>(join: &Mutex<JoinState<O>>, out: O) {
+/// gone: a panic from its destructor is contained and logged, as for the
+/// future's) and wakes the task awaiting it.
+fn complete<O>(join: &Mutex<JoinState<O>>, out: O, meta: &TaskMeta) {
     let (waker, unwanted) = {
         let mut j = join.lock().unwrap_or_else(|e| e.into_inner());
         j.done = true;
@@ -448,7 +449,15 @@ fn complete<O>(join: &Mutex<JoinState<O>>, out: O) {
         }
     };
     // Outside the lock: either may run arbitrary code.
-    drop(unwanted);
+    if let Some(out) = unwanted {
+        if catch_unwind(AssertUnwindSafe(|| drop(out))).is_err() {
+            tracing::error!(
+                task.id = meta.id,
+                task.spawned_at = %meta.location,
+                "ringbolt: the destructor of a task's unclaimed output panicked; the panic was contained"
+            );
+        }
+    }
     if let Some(w) = waker {
         w.wake();
     }
@@ -497,7 +506,7 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>) -> bool {
     };
     // SAFETY: on the home thread, future still there (checked above).
     unsafe { drop_future(cell) };
-    complete(&cell.prefix.join, out);
+    complete(&cell.prefix.join, out, &cell.prefix.header.meta);
     true
 }
 
@@ -511,7 +520,11 @@ unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller is the home thread or the only holder.
     unsafe { drop_future(cell) };
     let id = cell.prefix.header.meta.id;
-    complete(&cell.prefix.join, Err(JoinError::cancelled(id)));
+    complete(
+        &cell.prefix.join,
+        Err(JoinError::cancelled(id)),
+        &cell.prefix.header.meta,
+    );
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
