@@ -42,6 +42,12 @@ pub use poll::PollAdd;
 pub use read::Read;
 pub use write::Write;
 
+/// The most bytes one read, write, send or receive moves: the kernel's
+/// `MAX_RW_COUNT` (`INT_MAX` rounded down to a page). Longer buffers are
+/// clamped to it, so the op moves part and returns how much (a socket op
+/// with a longer length fails with `EINVAL` instead).
+pub(crate) const MAX_RW: usize = 0x7fff_f000;
+
 /// One io_uring operation: its SQE and its synchronous equivalent.
 ///
 /// # Safety

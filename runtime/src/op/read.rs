@@ -44,7 +44,7 @@ impl<B: IoBufMut + Send> Read<B> {
 // kept open by the SharedFd clone held here.
 unsafe impl<B: IoBufMut + Send> OpCode for Read<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW) as u32;
         opcode::Read::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),
@@ -55,7 +55,7 @@ unsafe impl<B: IoBufMut + Send> OpCode for Read<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.buf.bytes_total().min(u32::MAX as usize);
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW);
         let ptr = self.buf.stable_mut_ptr().cast();
         // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut contract).
         let n = unsafe {

@@ -36,14 +36,14 @@ impl<B: IoBuf + Send> Write<B> {
 // reads it. The fd is kept open by the SharedFd clone held here.
 unsafe impl<B: IoBuf + Send> OpCode for Write<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
+        let len = self.buf.bytes_init().min(crate::op::MAX_RW) as u32;
         opcode::Write::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
             .offset(self.offset)
             .build()
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.buf.bytes_init().min(u32::MAX as usize);
+        let len = self.buf.bytes_init().min(crate::op::MAX_RW);
         let ptr = self.buf.stable_ptr().cast();
         // SAFETY: `ptr` is valid for `len` initialised bytes (IoBuf contract).
         let n = unsafe {

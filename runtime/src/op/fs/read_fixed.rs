@@ -40,7 +40,7 @@ impl ReadFixed {
 // open by the SharedFd clone held here.
 unsafe impl OpCode for ReadFixed {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW) as u32;
         opcode::ReadFixed::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),

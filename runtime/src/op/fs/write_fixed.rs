@@ -25,7 +25,7 @@ pub struct WriteFixed {
 // the kernel only reads it. The fd is kept open by the SharedFd clone.
 unsafe impl OpCode for WriteFixed {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
+        let len = self.buf.bytes_init().min(crate::op::MAX_RW) as u32;
         opcode::WriteFixed::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_ptr(),

@@ -43,7 +43,7 @@ impl<B: IoBufMut + Send> Recv<B> {
 // SharedFd clone held here.
 unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW) as u32;
         let ptr = self.buf.stable_mut_ptr();
         sqe_on_fd!(self.fd, |fd| opcode::Recv::new(fd, ptr, len)
             .flags(self.flags)
@@ -51,7 +51,7 @@ unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.buf.bytes_total().min(u32::MAX as usize);
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW);
         let ptr = self.buf.stable_mut_ptr().cast();
         loop {
             // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut

@@ -56,7 +56,7 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
 // reads it. The fd is kept open by the SharedFd clone held here.
 unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.remaining().min(u32::MAX as usize) as u32;
+        let len = self.remaining().min(crate::op::MAX_RW) as u32;
         // SAFETY: `skip <= bytes_init()` (`advance` caps it), so the
         // pointer stays inside the buffer's initialised bytes.
         let ptr = unsafe { self.buf.stable_ptr().add(self.skip) };
@@ -66,7 +66,7 @@ unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.remaining().min(u32::MAX as usize);
+        let len = self.remaining().min(crate::op::MAX_RW);
         // SAFETY: the pointer, `skip <= bytes_init()` bytes in, is valid
         // for `len` more initialised bytes (IoBuf contract).
         let n = unsafe {

@@ -48,7 +48,7 @@ impl<B: IoBuf + Send> SendZc<B> {
     fn region(&self) -> (*const u8, usize) {
         let guard = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
         match guard.as_ref() {
-            Some(b) => (b.stable_ptr(), b.bytes_init().min(u32::MAX as usize)),
+            Some(b) => (b.stable_ptr(), b.bytes_init().min(crate::op::MAX_RW)),
             None => (std::ptr::NonNull::dangling().as_ptr(), 0),
         }
     }
