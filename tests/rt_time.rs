@@ -172,3 +172,16 @@ fn many_timers_cancelled_and_fired() {
         assert!(cancelled >= 4_000);
     });
 }
+
+#[test]
+fn an_interval_of_duration_max_ticks_once_and_then_never() {
+    ringbolt::run(async {
+        let mut iv = interval(Duration::MAX);
+        iv.tick().await; // the first tick is at once
+        let next = timeout(Duration::from_millis(20), iv.tick()).await;
+        assert!(next.is_err(), "a second tick came");
+        iv.reset();
+        let next = timeout(Duration::from_millis(5), iv.tick()).await;
+        assert!(next.is_err(), "a tick came after reset");
+    });
+}

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{sleep_until, Sleep};
+use super::sleep::{far_future, sleep_until, Sleep};
 
 /// What an [`Interval`] does when ticks were missed (the task was late).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,15 +80,19 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
+        let after = |t: Instant| later(t, self.period);
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
-            MissedTickBehavior::Skip if now > scheduled + self.period => {
+            MissedTickBehavior::Burst => after(scheduled),
+            MissedTickBehavior::Delay if now > after(scheduled) => after(now),
+            MissedTickBehavior::Skip if now > after(scheduled) => {
                 let behind = (now - scheduled).as_nanos() / self.period.as_nanos();
                 let steps = u32::try_from(behind + 1).unwrap_or(u32::MAX);
-                scheduled + self.period * steps
+                self.period
+                    .checked_mul(steps)
+                    .and_then(|d| scheduled.checked_add(d))
+                    .unwrap_or_else(far_future)
             }
-            _ => scheduled + self.period,
+            _ => after(scheduled),
         };
         self.sleep.reset(next);
         Poll::Ready(scheduled)
@@ -96,7 +100,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(later(Instant::now(), self.period));
     }
 
     /// The period.
@@ -116,3 +120,9 @@ impl Interval {
 }
 
 use std::future::Future as _;
+
+/// `t + period`, or the far future where that overflows (a period of
+/// `Duration::MAX`, say): such a tick never comes.
+fn later(t: Instant, period: Duration) -> Instant {
+    t.checked_add(period).unwrap_or_else(far_future)
+}
