@@ -132,7 +132,14 @@ pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
-    ringbolt_runtime::spawn_blocking(f)
-        .await
-        .map_err(|e| io::Error::other(format!("ringbolt-fs: blocking task failed: {e}")))?
+    ringbolt_runtime::spawn_blocking(f).await.map_err(|e| {
+        if e.is_cancelled() {
+            io::Error::other(
+                "ringbolt-fs: the blocking pool did not run the call \
+                 (it could not start a thread, or the runtime is shutting down)",
+            )
+        } else {
+            io::Error::other(format!("ringbolt-fs: blocking task failed: {e}"))
+        }
+    })?
 }

@@ -37,6 +37,8 @@ struct State {
     /// Wake-ups handed to idle threads and not consumed yet.
     notified: usize,
     shutdown: bool,
+    /// Why the last thread start failed (its kind and text), if one did.
+    spawn_error: Option<(std::io::ErrorKind, String)>,
 }
 
 impl BlockingPool {
@@ -81,6 +83,23 @@ impl BlockingPool {
         self.inner.lock().queue.len()
     }
 
+    /// The error for a job that was cancelled before any thread ran it:
+    /// the pool shut down, or it could not start a thread (then with that
+    /// failure's kind and reason, e.g. `WouldBlock` for `EAGAIN` under a
+    /// pids limit).
+    pub(crate) fn unavailable(&self) -> std::io::Error {
+        let st = self.inner.lock();
+        match &st.spawn_error {
+            Some((kind, why)) if !st.shutdown => std::io::Error::new(
+                *kind,
+                format!("ringbolt: no blocking-pool thread could run this operation: {why}"),
+            ),
+            _ => std::io::Error::other(
+                "ringbolt: the blocking pool shut down before this operation ran",
+            ),
+        }
+    }
+
     /// Cancels the jobs not started yet and lets idle threads leave.
     pub(crate) fn shutdown(&self) {
         let queued = {
@@ -120,6 +139,7 @@ impl Inner {
             if let Err(e) = spawned {
                 let mut st = self.lock();
                 st.threads -= 1;
+                st.spawn_error = Some((e.kind(), format!("could not start a thread ({e})")));
                 let orphaned = if st.threads == 0 {
                     std::mem::take(&mut st.queue)
                 } else {
@@ -128,7 +148,8 @@ impl Inner {
                 drop(st);
                 tracing::error!("ringbolt: could not start a blocking-pool thread: {e}");
                 // With no thread to run them, the queued jobs are cancelled
-                // (their handles report a cancellation) rather than lost.
+                // (their handles report a cancellation, and I/O ops the
+                // error of `unavailable`) rather than lost.
                 drop(orphaned);
             }
         }

@@ -9,14 +9,20 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use super::{Completion, OpCode};
+use crate::blocking::BlockingPool;
 use crate::task::{JoinError, JoinHandle};
 
 /// A running job of the blocking path.
 pub(crate) struct BlockingJob<T: OpCode> {
     handle: JoinHandle<Done<T>>,
+    /// The op's data until the job takes it: what a job that never ran
+    /// gives back, with the pool's error.
+    data: Arc<Mutex<Option<T>>>,
+    pool: Arc<BlockingPool>,
 }
 
 impl<T: OpCode> BlockingJob<T> {
@@ -24,18 +30,24 @@ impl<T: OpCode> BlockingJob<T> {
     pub(crate) fn start(worker: &crate::executor::Worker, data: T) -> Self {
         worker.metrics.counters.ops_blocking.inc();
         let meta = crate::task::TaskMeta::new(None, std::panic::Location::caller());
+        let data = Arc::new(Mutex::new(Some(data)));
+        let slot = data.clone();
         let handle = worker.blocking.spawn(
             move || {
-                let mut data = data;
-                let result = data.run_blocking();
-                Done {
-                    data: Some(data),
-                    result: Some(result),
+                let data = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let mut done = Done { data, result: None };
+                if let Some(data) = done.data.as_mut() {
+                    done.result = Some(data.run_blocking());
                 }
+                done
             },
             meta,
         );
-        BlockingJob { handle }
+        BlockingJob {
+            handle,
+            data,
+            pool: worker.blocking.clone(),
+        }
     }
 
     /// Polls the job: its completion once done.
@@ -50,22 +62,28 @@ impl<T: OpCode> BlockingJob<T> {
                 }),
                 _ => unreachable!("a blocking op's result is taken once"),
             },
-            Poll::Ready(Err(e)) => Poll::Ready(lost(e)),
+            Poll::Ready(Err(e)) => Poll::Ready(self.lost(e)),
         }
     }
-}
 
-/// A job that ended without a result: its closure panicked (a bug in an
-/// op's `run_blocking`, passed on) or the pool shut down before it started
-/// (only while the runtime itself is going away).
-fn lost<T>(e: JoinError) -> Completion<T> {
-    if e.is_panic() {
-        std::panic::resume_unwind(e.into_panic());
+    /// A job that ended without a result: its closure panicked (a bug in
+    /// an op's `run_blocking`, passed on), or it never ran because the
+    /// pool shut down or could not start a thread. Then the op fails with
+    /// the pool's error and its data comes back untouched.
+    fn lost(&self, e: JoinError) -> Completion<T> {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match data {
+            Some(data) => Completion {
+                result: Err(self.pool.unavailable()),
+                flags: 0,
+                data,
+            },
+            None => unreachable!("a job that never ran still holds the op's data"),
+        }
     }
-    panic!(
-        "ringbolt: the blocking pool shut down before an I/O operation ran; \
-         finish I/O before dropping the runtime"
-    )
 }
 
 impl<T: OpCode> Drop for BlockingJob<T> {
