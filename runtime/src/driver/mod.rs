@@ -86,6 +86,8 @@ use crate::metrics::worker::WorkerMetrics;
 const CANCEL_KEY: u64 = u64::MAX;
 /// `user_data` of the always-armed read of the wake-up eventfd.
 const EVENTFD_KEY: u64 = u64::MAX - 1;
+/// The longest a worker sleeps while its eventfd read is not armed.
+const UNARMED_WAIT: Duration = Duration::from_millis(1);
 /// `user_data` of the IORING_OP_TIMEOUT that bounds a wait on kernels (or
 /// configurations) without IORING_FEAT_EXT_ARG.
 const TIMEOUT_KEY: u64 = u64::MAX - 2;
@@ -378,6 +380,14 @@ impl Driver {
     /// there is nothing to submit, no waiting is wanted and the kernel has no
     /// deferred work for us.
     pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        // Without its eventfd read armed (its re-arm failed), a sleeping
+        // worker would not see wakes and spawns from other threads: sleep
+        // briefly instead, and re-arm at the next reap.
+        let timeout = if wait && !self.eventfd_armed && !self.shutting_down {
+            Some(timeout.map_or(UNARMED_WAIT, |t| t.min(UNARMED_WAIT)))
+        } else {
+            timeout
+        };
         let mut sq = self.ring.submission();
         sq.sync();
         let idle = sq.is_empty();
@@ -459,7 +469,7 @@ impl Driver {
             .set(self.in_flight as u64);
         if !self.eventfd_armed && !self.shutting_down {
             // A failure here leaves remote wakes to the next iteration's
-            // re-arm; the loop never sleeps without a timeout on it.
+            // re-arm; meanwhile `enter` bounds every wait by UNARMED_WAIT.
             let _ = self.arm_eventfd();
         }
         reaped
