@@ -67,3 +67,30 @@ fn a_one_shot_poll_completes_once() {
         t.join().unwrap();
     });
 }
+
+#[test]
+fn a_multishot_op_awaited_as_an_op_is_refused_not_leaking_descriptors() {
+    use std::os::fd::OwnedFd;
+    // An Op sees only an op's last CQE: a multishot accept run that way
+    // would drop (and leak) every connection's descriptor but the last.
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fd = SharedFd::new(OwnedFd::from(listener));
+        let _c = std::net::TcpStream::connect(addr).unwrap();
+        let done = ringbolt::op::Op::new(ringbolt::op::net::AcceptMulti::new(fd.clone())).await;
+        assert_eq!(
+            done.result.unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        // As a MultiOp it works.
+        let mut accepted = MultiOp::new(ringbolt::op::net::AcceptMulti::new(fd));
+        let (conn, _) = poll_fn(|cx| accepted.poll_next_completion(cx))
+            .await
+            .expect("the stream ended early");
+        let conn = conn.unwrap();
+        // SAFETY: an accept's result is a new descriptor nobody else owns.
+        drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(conn as i32) });
+    });
+}

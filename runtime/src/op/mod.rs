@@ -85,6 +85,15 @@ pub unsafe trait OpCode: Send + Unpin + 'static {
     fn blocking_repeats(&self) -> bool {
         false
     }
+
+    /// Whether the op is multishot: it posts a CQE per item (each one a
+    /// new descriptor, for an accept) until a last one. Such an op runs as
+    /// a [`MultiOp`], which sees every CQE; an [`Op`] of it, which would
+    /// see only the last one, fails before submission with `InvalidInput`.
+    /// Default: no.
+    fn multishot(&self) -> bool {
+        false
+    }
 }
 
 /// Whether ops with `opcode` go through this thread's ring (the kernel
@@ -237,8 +246,17 @@ impl<T: OpCode> Future for Op<T> {
         let this = self.get_mut();
         match &mut this.state {
             State::Unsubmitted => {
-                if this.data.is_none() {
-                    panic!("Op polled after completion");
+                match &this.data {
+                    None => panic!("Op polled after completion"),
+                    Some(data) if data.multishot() => {
+                        let e = io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "ringbolt: a multishot op runs as a MultiOp, not an Op \
+                             (an Op would drop every CQE but its last)",
+                        );
+                        return this.finish(Err(e), 0);
+                    }
+                    Some(_) => {}
                 }
                 match route(&mut this.data, cx, false) {
                     Some(Ok(Route::Ring(worker, key))) => {

@@ -40,6 +40,10 @@ impl PollAdd {
 // SAFETY: a POLL_ADD SQE points to no memory; the fd is kept open by the
 // SharedFd clone held here.
 unsafe impl OpCode for PollAdd {
+    fn multishot(&self) -> bool {
+        self.multishot
+    }
+
     fn sqe(&mut self) -> squeue::Entry {
         opcode::PollAdd::new(types::Fd(self.fd.as_raw_fd()), self.events)
             .multi(self.multishot)

@@ -35,6 +35,10 @@ impl AcceptMulti {
 // SAFETY: a multishot ACCEPT SQE points to no memory (no address is
 // requested); the fd is kept open by the SharedFd clone held here.
 unsafe impl OpCode for AcceptMulti {
+    fn multishot(&self) -> bool {
+        true
+    }
+
     fn sqe(&mut self) -> squeue::Entry {
         opcode::AcceptMulti::new(types::Fd(self.fd.as_raw_fd()))
             .flags(libc::SOCK_CLOEXEC)

@@ -46,6 +46,10 @@ impl RecvMulti {
 // dropped, which the driver does only after the op's last CQE. The fd is
 // kept open by the SharedFd clone held here.
 unsafe impl OpCode for RecvMulti {
+    fn multishot(&self) -> bool {
+        true
+    }
+
     fn sqe(&mut self) -> squeue::Entry {
         let bgid = self.ring.bgid();
         sqe_on_fd!(self.fd, |fd| opcode::RecvMulti::new(fd, bgid).build())
