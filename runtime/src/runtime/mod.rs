@@ -70,7 +70,15 @@ impl Runtime {
             Worker::new(ring, blocking.clone(), placement.clone(), opts.metrics)
         };
         let (worker, kind) = match driver {
-            Driver::ThreadPool => (new_worker(None)?, Driver::ThreadPool),
+            Driver::ThreadPool => {
+                announce_once(|| {
+                    tracing::info!(
+                        "ringbolt uses the thread-pool driver, as configured (file and socket \
+                         calls run on the blocking pool)"
+                    );
+                });
+                (new_worker(None)?, Driver::ThreadPool)
+            }
             Driver::IoUring => (new_worker(Some(cfg))?, Driver::IoUring),
             Driver::Auto => match new_worker(Some(cfg)) {
                 Ok(w) => (w, Driver::IoUring),
@@ -81,6 +89,15 @@ impl Runtime {
                 Err(e) => return Err(e),
             },
         };
+        if kind == Driver::IoUring {
+            let setup = worker.ring().map(|r| r.borrow().features().setup);
+            announce_once(|| {
+                tracing::info!(
+                    "ringbolt uses the io_uring driver (ring setup flags: {})",
+                    setup.unwrap_or("none")
+                );
+            });
+        }
         let worker = Rc::new(worker);
         crate::executor::context::own(&worker);
         let mut threads = Vec::with_capacity(opts.workers - 1);
@@ -352,8 +369,20 @@ pub fn run<F: Future>(future: F) -> F::Output {
     rt.block_on(future)
 }
 
+/// Says once per process which driver the runtimes use: `say` runs for
+/// the first runtime built (after a fallback's warning, nothing more).
+fn announce_once(say: impl FnOnce()) {
+    ANNOUNCED.call_once(say);
+}
+
+/// Whether the driver was announced (see [`announce_once`]).
+static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+
 /// Says once per process that `Driver::Auto` fell back to the thread pool.
 fn warn_fallback_once(e: &io::Error) {
+    // Its own `Once`: a fallback is warned about even after an earlier
+    // runtime announced io_uring. It also stands for the announcement.
+    announce_once(|| {});
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
