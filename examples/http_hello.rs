@@ -142,7 +142,12 @@ fn main() -> io::Result<()> {
                             }
                         });
                     }
-                    Some(Err(e)) => eprintln!("accept error: {e}"),
+                    Some(Err(e)) => {
+                        // EMFILE and its kin fail again at once: pause
+                        // rather than spin until a descriptor is freed.
+                        eprintln!("accept error: {e}");
+                        ringbolt::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
                     None => return Ok(()),
                 },
             }

@@ -22,6 +22,13 @@ use ringbolt_runtime::SharedFd;
 ///
 /// Dropping it cancels the accept; a connection accepted in between is
 /// closed, never leaked.
+///
+/// An error does not end the stream. After `EMFILE` or `ENFILE` (no
+/// descriptor left) the next accept fails at once again until a
+/// descriptor is freed, while the connections wait in the listen backlog:
+/// pause before the next [`next`](Incoming::next) (a short
+/// [`sleep`](ringbolt_runtime::time::sleep)) instead of retrying in a
+/// loop, which would only burn a core, as with tokio's listeners.
 pub struct Incoming<S> {
     inner: AcceptStream,
     make: fn(OwnedFd) -> S,
