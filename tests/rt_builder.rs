@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 mod common;
 
+use common::Logged;
 use ringbolt::{Builder, Driver};
 
 #[test]
@@ -59,7 +60,7 @@ fn a_refused_setup_names_the_cause() {
     }
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let forced = Builder::new().driver(Driver::IoUring).build();
-    let (auto, auto2) = tracing::subscriber::with_default(Warnings(warnings.clone()), || {
+    let (auto, auto2) = tracing::subscriber::with_default(Logged::warnings(&warnings), || {
         (
             Builder::new().driver(Driver::Auto).build(),
             Builder::new().driver(Driver::Auto).build(),
@@ -84,35 +85,4 @@ fn a_refused_setup_names_the_cause() {
     assert_eq!(rt.driver_kind(), Driver::ThreadPool);
     rt.block_on(ringbolt::op::nop()).unwrap();
     assert_eq!(rt.metrics().ops_blocking, 1);
-}
-
-/// A `tracing` subscriber that keeps the text of every warning.
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-struct Text(String);
-
-impl tracing::field::Visit for Text {
-    fn record_debug(&mut self, _field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0 += &format!("{value:?} ");
-    }
-}
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let mut text = Text(String::new());
-            event.record(&mut text);
-            self.0.lock().unwrap().push(text.0);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }

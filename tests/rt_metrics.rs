@@ -7,46 +7,15 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::pipe;
+use common::{pipe, Logged};
 use ringbolt::op::{Op, Read};
 use ringbolt::{Builder, SharedFd};
-
-/// A `tracing` subscriber that keeps the text of every warning.
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-struct Text(String);
-
-impl tracing::field::Visit for Text {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0 += &format!("{}={value:?} ", field.name());
-    }
-}
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let mut text = Text(String::new());
-            event.record(&mut text);
-            self.0.lock().unwrap().push(text.0);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
 
 #[test]
 fn a_slow_poll_is_reported_once_by_name_and_location() {
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let rt = Builder::new().build().unwrap();
-    tracing::subscriber::with_default(Warnings(warnings.clone()), || {
+    tracing::subscriber::with_default(Logged::warnings(&warnings), || {
         rt.block_on(async {
             let h = ringbolt::task::Builder::new().name("blocker").spawn(async {
                 // Blocks the worker for 200 ms in one poll (the bug to find).
@@ -75,7 +44,7 @@ fn a_slow_poll_is_reported_once_by_name_and_location() {
 fn warnings_of(f: impl std::future::Future<Output = ()>) -> Vec<String> {
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let rt = Builder::new().build().unwrap();
-    tracing::subscriber::with_default(Warnings(warnings.clone()), || rt.block_on(f));
+    tracing::subscriber::with_default(Logged::warnings(&warnings), || rt.block_on(f));
     let w = warnings.lock().unwrap().clone();
     w
 }

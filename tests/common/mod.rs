@@ -227,3 +227,49 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A `tracing` subscriber that keeps the text (`field=value ...`) of every
+/// event at `level` or more severe.
+pub struct Logged {
+    pub level: tracing::Level,
+    pub lines: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    /// Keeps warnings and errors.
+    pub fn warnings(lines: &Arc<std::sync::Mutex<Vec<String>>>) -> Logged {
+        Logged {
+            level: tracing::Level::WARN,
+            lines: lines.clone(),
+        }
+    }
+}
+
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0 += &format!("{}={value:?} ", field.name());
+    }
+}
+
+impl tracing::Subscriber for Logged {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        // Levels order by verbosity: ERROR < WARN < INFO.
+        if *event.metadata().level() <= self.level {
+            let mut text = Text(String::new());
+            event.record(&mut text);
+            self.lines.lock().unwrap().push(text.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
