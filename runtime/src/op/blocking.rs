@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use super::{Completion, OpCode};
-use crate::blocking::BlockingPool;
+use crate::executor::context;
 use crate::task::{JoinError, JoinHandle};
 
 /// A running job of the blocking path.
@@ -22,7 +22,6 @@ pub(crate) struct BlockingJob<T: OpCode> {
     /// The op's data until the job takes it: what a job that never ran
     /// gives back, with the pool's error.
     data: Arc<Mutex<Option<T>>>,
-    pool: Arc<BlockingPool>,
 }
 
 impl<T: OpCode> BlockingJob<T> {
@@ -43,11 +42,7 @@ impl<T: OpCode> BlockingJob<T> {
             },
             meta,
         );
-        BlockingJob {
-            handle,
-            data,
-            pool: worker.blocking.clone(),
-        }
+        BlockingJob { handle, data }
     }
 
     /// Polls the job: its completion once done.
@@ -77,7 +72,9 @@ impl<T: OpCode> BlockingJob<T> {
         let data = self.data.lock().unwrap_or_else(|e| e.into_inner()).take();
         match data {
             Some(data) => Completion {
-                result: Err(self.pool.unavailable()),
+                // On the job's worker (the only one that polls it).
+                result: Err(context::with_current(|w| w.blocking.unavailable())
+                    .unwrap_or_else(|| io::Error::other("ringbolt: the runtime is gone"))),
                 flags: 0,
                 data,
             },
