@@ -71,13 +71,14 @@ impl Runtime {
         };
         let (worker, kind) = match driver {
             Driver::ThreadPool => {
+                let worker = new_worker(None)?;
                 announce_once(|| {
                     tracing::info!(
                         "ringbolt uses the thread-pool driver, as configured (file and socket \
                          calls run on the blocking pool)"
                     );
                 });
-                (new_worker(None)?, Driver::ThreadPool)
+                (worker, Driver::ThreadPool)
             }
             Driver::IoUring => (new_worker(Some(cfg))?, Driver::IoUring),
             Driver::Auto => match new_worker(Some(cfg)) {
