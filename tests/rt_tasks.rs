@@ -365,6 +365,19 @@ fn a_panic_dropping_an_unclaimed_output_is_contained() {
                 drop(ringbolt::spawn(async move { Boom(d) }));
             }
             assert!(common::eventually(|| d.load(Ordering::SeqCst) == 4).await);
+            // The output is stored before the handle goes: the handle's drop
+            // runs its destructor, and that panic is contained too.
+            let boom = Boom(d.clone());
+            let h = ringbolt::spawn(async move { boom });
+            assert!(common::eventually(|| h.is_finished()).await);
+            drop(h);
+            assert_eq!(d.load(Ordering::SeqCst), 5);
+            // The same for a finished `spawn_blocking` closure.
+            let boom = Boom(d.clone());
+            let h = ringbolt::spawn_blocking(move || boom);
+            assert!(common::eventually(|| h.is_finished()).await);
+            drop(h);
+            assert_eq!(d.load(Ordering::SeqCst), 6);
             // The workers go on.
             let mut sum = 0;
             for i in 0..8u32 {
@@ -373,6 +386,6 @@ fn a_panic_dropping_an_unclaimed_output_is_contained() {
             sum
         });
         assert_eq!(after, 28);
-        assert_eq!(dropped.load(Ordering::SeqCst), 4);
+        assert_eq!(dropped.load(Ordering::SeqCst), 6);
     }
 }

@@ -159,18 +159,29 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         match &mut self.inner {
             Inner::Task { task, .. } => {
-                let unclaimed = {
+                let (output, waker) = {
                     // SAFETY: the handle was made for a task whose output is `T`.
                     let mut join = unsafe { task.join::<T>() };
                     join.handle = false;
                     (join.output.take(), join.waker.take())
                 };
-                // Dropped here, on the handle's thread, outside the lock.
-                drop(unclaimed);
+                // Dropped here, on the handle's thread, outside the lock. The
+                // task may have finished before the handle was dropped: its
+                // output's destructor must not unwind out of `drop` either.
+                drop(waker);
+                if let Some(out) = output {
+                    super::raw::drop_unclaimed(out, self.meta());
+                }
             }
-            Inner::Blocking { task, .. } => {
+            Inner::Blocking { task, meta, .. } => {
                 if let Some(task) = task.take() {
-                    task.detach();
+                    // SAFETY: `meta` points into the task allocation, which
+                    // `task` keeps alive until the detach below.
+                    let (id, location) = unsafe { (meta.as_ref().id, meta.as_ref().location) };
+                    // Detaching a finished task drops its output here; its
+                    // destructor runs after async-task has released the task,
+                    // so a panic from it is contained like any other.
+                    super::raw::contain_unclaimed(id, location, || task.detach());
                 }
             }
         }

@@ -450,16 +450,33 @@ fn complete<O>(join: &Mutex<JoinState<O>>, out: O, meta: &TaskMeta) {
     };
     // Outside the lock: either may run arbitrary code.
     if let Some(out) = unwanted {
-        if catch_unwind(AssertUnwindSafe(|| drop(out))).is_err() {
-            tracing::error!(
-                task.id = meta.id,
-                task.spawned_at = %meta.location,
-                "ringbolt: the destructor of a task's unclaimed output panicked; the panic was contained"
-            );
-        }
+        drop_unclaimed(out, meta);
     }
     if let Some(w) = waker {
         w.wake();
+    }
+}
+
+/// Drops a task output nobody will claim; a panic from its destructor is
+/// contained and logged (as tokio does), whether the runtime drops it as the
+/// task ends or the join handle drops it with itself.
+pub(crate) fn drop_unclaimed<O>(out: O, meta: &TaskMeta) {
+    contain_unclaimed(meta.id, meta.location, || drop(out));
+}
+
+/// Runs `drop_it`, which drops a task output nobody will claim, containing
+/// and logging a panic from the output's destructor.
+pub(crate) fn contain_unclaimed(
+    id: u64,
+    location: &'static std::panic::Location<'static>,
+    drop_it: impl FnOnce(),
+) {
+    if catch_unwind(AssertUnwindSafe(drop_it)).is_err() {
+        tracing::error!(
+            task.id = id,
+            task.spawned_at = %location,
+            "ringbolt: the destructor of a task's unclaimed output panicked; the panic was contained"
+        );
     }
 }
 
