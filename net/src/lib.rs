@@ -29,7 +29,9 @@
 //!   received chunks into the caller's buffer. A read future dropped while
 //!   waiting loses nothing: received bytes stay queued in the stream. The
 //!   thread-pool driver, `Feature::Multishot` switched off and older
-//!   kernels use a plain receive into the caller's buffer.
+//!   kernels use a plain receive into the caller's buffer (under the
+//!   thread-pool driver, a non-blocking `recv` once epoll reports the
+//!   socket readable, so a dropped read loses nothing there either).
 //! - **Zero-copy sends.** `TcpStream::write_zc` sends with
 //!   IORING_OP_SEND_ZC and returns the buffer after the kernel's
 //!   notification. Over loopback it never beat a plain send (the loopback

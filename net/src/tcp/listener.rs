@@ -155,17 +155,19 @@ impl TcpListener {
         })
     }
 
-    /// A std listener for the same socket. The descriptor is duplicated
-    /// (`dup(2)`, close-on-exec); this listener's own descriptor closes once
-    /// the operations still using it are done.
+    /// A std listener for the same socket, in blocking mode as std's own
+    /// listeners are (under the thread-pool driver, accepts switch the
+    /// socket to non-blocking mode). The descriptor is duplicated (`dup(2)`,
+    /// close-on-exec); this listener's own descriptor closes once the
+    /// operations still using it are done.
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated.
+    /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        Ok(std::net::TcpListener::from(
-            self.fd.as_fd().try_clone_to_owned()?,
-        ))
+        let std = std::net::TcpListener::from(self.fd.as_fd().try_clone_to_owned()?);
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

@@ -98,13 +98,17 @@ impl UnixListener {
         })
     }
 
-    /// A std listener for the same socket (the descriptor is duplicated).
+    /// A std listener for the same socket (the descriptor is duplicated),
+    /// in blocking mode, as std's own listeners are (under the thread-pool
+    /// driver, accepts switch the socket to non-blocking mode).
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated.
+    /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
-        Ok(self.fd.as_fd().try_clone_to_owned()?.into())
+        let std: std::os::unix::net::UnixListener = self.fd.as_fd().try_clone_to_owned()?.into();
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

@@ -63,6 +63,7 @@ mod feature;
 mod files;
 mod lifecycle;
 mod pool;
+mod readiness;
 mod setup;
 
 use std::io;
@@ -78,6 +79,7 @@ pub use feature::Feature;
 pub(crate) use feature::{opcode_name, Disabled};
 pub(crate) use lifecycle::{DropLater, Lifecycle, Orphan, Sink};
 pub(crate) use pool::PoolDriver;
+pub(crate) use readiness::{WaitToken, READABLE, WRITABLE};
 pub(crate) use setup::{Features, RingConfig};
 
 use crate::metrics::worker::WorkerMetrics;

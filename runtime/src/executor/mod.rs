@@ -122,7 +122,7 @@ impl Worker {
                 shared.eventfd(),
                 metrics.clone(),
             )?)),
-            None => Io::Pool(RefCell::new(PoolDriver::new(shared.eventfd()))),
+            None => Io::Pool(RefCell::new(PoolDriver::new(shared.eventfd())?)),
         };
         registry::register(&shared);
         Ok(Worker {
@@ -148,6 +148,14 @@ impl Worker {
         match &self.io {
             Io::Uring(ring) => Some(ring),
             Io::Pool(_) => None,
+        }
+    }
+
+    /// The worker's thread-pool driver, if it runs one.
+    pub(crate) fn pool(&self) -> Option<&RefCell<PoolDriver>> {
+        match &self.io {
+            Io::Uring(_) => None,
+            Io::Pool(pool) => Some(pool),
         }
     }
 
@@ -329,15 +337,10 @@ impl Worker {
                 *self.orphans.borrow_mut() = orphans;
                 reaped.remote_wake
             }
-            Io::Pool(pool) => {
-                if wait {
-                    pool.borrow_mut().park(timeout).unwrap_or_else(|e| {
-                        panic!("ringbolt: poll on the wake-up eventfd failed: {e}")
-                    })
-                } else {
-                    false
-                }
-            }
+            Io::Pool(pool) => pool
+                .borrow_mut()
+                .turn(wait, timeout, &mut wakers)
+                .unwrap_or_else(|e| panic!("ringbolt: epoll_wait failed: {e}")),
         };
         if remote_wake {
             self.shared.clear_notified();

@@ -20,6 +20,7 @@ pub mod net;
 mod nop;
 mod poll;
 mod read;
+mod ready;
 pub(crate) mod shells;
 pub(crate) mod streaming;
 mod write;
@@ -84,6 +85,24 @@ pub unsafe trait OpCode: Send + Unpin + 'static {
     /// SEND_ZC). Default: one result.
     fn blocking_repeats(&self) -> bool {
         false
+    }
+
+    /// For a socket op under the thread-pool driver: the fd and the poll
+    /// events (`POLLIN`, `POLLOUT`, ...) it waits for, when it can run on
+    /// the worker without blocking ([`OpCode::run_nonblocking`]) once the
+    /// socket is ready. Such an op holds no pool thread while it waits, and
+    /// dropping its future consumes nothing. Default: `None`, the op runs
+    /// [`OpCode::run_blocking`] on the blocking pool.
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        None
+    }
+
+    /// For an op with [`OpCode::readiness`]: the operation attempted
+    /// without blocking (`MSG_DONTWAIT`, a non-blocking socket), on the
+    /// worker's thread. `WouldBlock` when it has to wait for the socket.
+    /// Default: [`OpCode::run_blocking`].
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        self.run_blocking()
     }
 
     /// Whether the op is multishot: it posts a CQE per item (each one a
@@ -152,20 +171,29 @@ impl<T: OpCode> Orphan for Parked<T> {
 #[derive(Debug)]
 enum State<T: OpCode> {
     Unsubmitted,
-    Submitted { worker: u64, key: usize },
+    Submitted {
+        worker: u64,
+        key: usize,
+    },
     Blocking(blocking::BlockingJob<T>),
+    /// A socket op of the thread-pool driver, run on the worker once its
+    /// socket is ready.
+    Ready(ready::ReadyWait),
     Done,
 }
 
-/// Where an op goes: the ring (with its slab key) or the blocking pool.
+/// Where an op goes: the ring (with its slab key), the blocking pool, or
+/// (a socket op under the thread-pool driver) the worker's readiness table.
 enum Route<T: OpCode> {
     Ring(u64, usize),
     Pool(blocking::BlockingJob<T>),
+    Ready,
 }
 
 /// Submits `data` on this thread's worker: to its ring when the ring takes
-/// the opcode, else to the blocking pool (`data` is taken then). `None`
-/// outside a runtime.
+/// the opcode, else — a socket op under the thread-pool driver — to the
+/// readiness path, else to the blocking pool (`data` is taken then).
+/// `None` outside a runtime.
 fn route<T: OpCode>(
     data: &mut Option<T>,
     cx: &mut Context<'_>,
@@ -194,10 +222,19 @@ fn route<T: OpCode>(
                 return Some(key.map(|key| Route::Ring(w.id, key)));
             }
         }
+        if w.pool().is_some() && data.as_ref()?.readiness().is_some() {
+            return Some(Ok(Route::Ready));
+        }
         let op = data.take()?;
         Some(Ok(Route::Pool(blocking::BlockingJob::start(w, op))))
     })
     .flatten()
+}
+
+/// Starts `data` on the blocking pool of this thread's worker (`None`
+/// outside a runtime, or without data).
+fn start_blocking<T: OpCode>(data: &mut Option<T>) -> Option<blocking::BlockingJob<T>> {
+    context::with_current(|w| data.take().map(|d| blocking::BlockingJob::start(w, d))).flatten()
 }
 
 /// A future that submits one operation and resolves to its [`Completion`].
@@ -244,65 +281,75 @@ impl<T: OpCode> Future for Op<T> {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion<T>> {
         let this = self.get_mut();
-        match &mut this.state {
-            State::Unsubmitted => {
-                match &this.data {
-                    None => panic!("Op polled after completion"),
-                    Some(data) if data.multishot() => {
-                        let e = io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "ringbolt: a multishot op runs as a MultiOp, not an Op \
-                             (an Op would drop every CQE but its last)",
-                        );
-                        return this.finish(Err(e), 0);
+        loop {
+            match &mut this.state {
+                State::Unsubmitted => {
+                    match &this.data {
+                        None => panic!("Op polled after completion"),
+                        Some(data) if data.multishot() => {
+                            let e = io::Error::new(
+                                io::ErrorKind::InvalidInput,
+                                "ringbolt: a multishot op runs as a MultiOp, not an Op \
+                                 (an Op would drop every CQE but its last)",
+                            );
+                            return this.finish(Err(e), 0);
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
+                    match route(&mut this.data, cx, false) {
+                        Some(Ok(Route::Ring(worker, key))) => {
+                            this.state = State::Submitted { worker, key };
+                            return Poll::Pending;
+                        }
+                        Some(Ok(Route::Pool(job))) => this.state = State::Blocking(job),
+                        Some(Ok(Route::Ready)) => this.state = State::Ready(Default::default()),
+                        Some(Err(e)) => return this.finish(Err(not_submitted(e)), 0),
+                        None => return this.finish(Err(no_runtime()), 0),
+                    }
                 }
-                match route(&mut this.data, cx, false) {
-                    Some(Ok(Route::Ring(worker, key))) => {
-                        this.state = State::Submitted { worker, key };
-                        Poll::Pending
-                    }
-                    Some(Ok(Route::Pool(mut job))) => {
-                        let polled = job.poll(cx);
-                        this.state = State::Blocking(job);
-                        match polled {
-                            Poll::Ready(done) => {
-                                this.state = State::Done;
-                                Poll::Ready(done)
-                            }
-                            Poll::Pending => Poll::Pending,
+                State::Submitted { worker, key } => {
+                    let (worker, key) = (*worker, *key);
+                    let polled = context::with_current(|w| {
+                        (w.id == worker)
+                            .then(|| w.ring().map(|r| r.borrow_mut().poll_op(key, cx)))
+                            .flatten()
+                    });
+                    return match polled {
+                        Some(Some(Poll::Ready((res, flags)))) => {
+                            this.finish(cqe_result(res), flags)
+                        }
+                        Some(Some(Poll::Pending)) => Poll::Pending,
+                        _ => panic!(
+                            "ringbolt: an I/O operation was polled on a thread other than the \
+                             one whose ring it was submitted to; keep each I/O future on the \
+                             task that started it (tasks never migrate between workers)"
+                        ),
+                    };
+                }
+                State::Blocking(job) => {
+                    return match job.poll(cx) {
+                        Poll::Ready(done) => {
+                            this.state = State::Done;
+                            Poll::Ready(done)
+                        }
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+                State::Ready(wait) => {
+                    let data = this.data.as_mut().expect("Op polled after completion");
+                    match wait.poll(data, cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(ready::Step::Done(res)) => return this.finish(res, 0),
+                        Poll::Ready(ready::Step::Unwatchable) => {
+                            this.state = match start_blocking(&mut this.data) {
+                                Some(job) => State::Blocking(job),
+                                None => return this.finish(Err(no_runtime()), 0),
+                            };
                         }
                     }
-                    Some(Err(e)) => this.finish(Err(not_submitted(e)), 0),
-                    None => this.finish(Err(no_runtime()), 0),
                 }
+                State::Done => panic!("Op polled after completion"),
             }
-            State::Submitted { worker, key } => {
-                let (worker, key) = (*worker, *key);
-                let polled = context::with_current(|w| {
-                    (w.id == worker)
-                        .then(|| w.ring().map(|r| r.borrow_mut().poll_op(key, cx)))
-                        .flatten()
-                });
-                match polled {
-                    Some(Some(Poll::Ready((res, flags)))) => this.finish(cqe_result(res), flags),
-                    Some(Some(Poll::Pending)) => Poll::Pending,
-                    _ => panic!(
-                        "ringbolt: an I/O operation was polled on a thread other than the one \
-                         whose ring it was submitted to; keep each I/O future on the task that \
-                         started it (tasks never migrate between workers)"
-                    ),
-                }
-            }
-            State::Blocking(job) => match job.poll(cx) {
-                Poll::Ready(done) => {
-                    this.state = State::Done;
-                    Poll::Ready(done)
-                }
-                Poll::Pending => Poll::Pending,
-            },
-            State::Done => panic!("Op polled after completion"),
         }
     }
 }

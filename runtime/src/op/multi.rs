@@ -7,7 +7,10 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::blocking::BlockingJob;
-use super::{cqe_result, no_runtime, not_submitted, park, route, OpCode, Parked, Route};
+use super::ready::{ReadyWait, Step};
+use super::{
+    cqe_result, no_runtime, not_submitted, park, route, start_blocking, OpCode, Parked, Route,
+};
 use crate::executor::context;
 
 /// IORING_CQE_F_MORE: more completions follow.
@@ -22,6 +25,9 @@ enum State<T: OpCode> {
     },
     /// No ring for it: one blocking job per item.
     Blocking(BlockingJob<T>),
+    /// A socket op under the thread-pool driver: each item is a call on
+    /// the worker once the socket is ready.
+    Ready(ReadyWait),
     Done,
 }
 
@@ -35,9 +41,11 @@ enum State<T: OpCode> {
 /// handed to [`OpCode::orphan_completed`] (which closes accepted fds, say).
 ///
 /// Without a ring for it (the thread-pool driver, or multishot switched
-/// off or missing) the op runs `run_blocking` on the blocking pool: once
-/// per item, flagged F_MORE, when [`OpCode::blocking_repeats`] says so (the
-/// stream then ends only at an error), else once.
+/// off or missing) the op runs `run_blocking` on the blocking pool — or,
+/// a socket op under the thread-pool driver, `run_nonblocking` on the
+/// worker once the socket is ready: once per item, flagged F_MORE, when
+/// [`OpCode::blocking_repeats`] says so (the stream then ends only at an
+/// error), else once.
 #[derive(Debug)]
 #[must_use = "a MultiOp does nothing unless polled"]
 pub struct MultiOp<T: OpCode> {
@@ -101,6 +109,10 @@ impl<T: OpCode> MultiOp<T> {
                         self.state = State::Blocking(job);
                         self.poll_next_completion(cx)
                     }
+                    Some(Ok(Route::Ready)) => {
+                        self.state = State::Ready(ReadyWait::default());
+                        self.poll_next_completion(cx)
+                    }
                     Some(Err(e)) => {
                         self.state = State::Done;
                         Poll::Ready(Some((Err(not_submitted(e)), 0)))
@@ -143,7 +155,7 @@ impl<T: OpCode> MultiOp<T> {
                     // The next item's job starts now, like a multishot op
                     // that stays armed.
                     let mut data = Some(done.data);
-                    self.state = match route_blocking(&mut data) {
+                    self.state = match start_blocking(&mut data) {
                         Some(job) => State::Blocking(job),
                         None => State::Done,
                     };
@@ -155,14 +167,35 @@ impl<T: OpCode> MultiOp<T> {
                     Poll::Ready(Some((done.result, 0)))
                 }
             }
+            State::Ready(wait) => {
+                let Some(data) = self.data.as_mut() else {
+                    self.state = State::Done;
+                    return Poll::Ready(None);
+                };
+                match wait.poll(data, cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Step::Done(res)) => {
+                        if res.is_ok() && data.blocking_repeats() {
+                            // The next item is waited for afresh.
+                            self.state = State::Ready(ReadyWait::default());
+                            Poll::Ready(Some((res, F_MORE)))
+                        } else {
+                            self.state = State::Done;
+                            Poll::Ready(Some((res, 0)))
+                        }
+                    }
+                    Poll::Ready(Step::Unwatchable) => {
+                        self.state = match start_blocking(&mut self.data) {
+                            Some(job) => State::Blocking(job),
+                            None => State::Done,
+                        };
+                        self.poll_next_completion(cx)
+                    }
+                }
+            }
             State::Done => Poll::Ready(None),
         }
     }
-}
-
-/// Starts the next blocking job of a repeating op on this thread's worker.
-fn route_blocking<T: OpCode>(data: &mut Option<T>) -> Option<BlockingJob<T>> {
-    context::with_current(|w| data.take().map(|d| BlockingJob::start(w, d))).flatten()
 }
 
 impl<T: OpCode> Stream for MultiOp<T> {

@@ -69,4 +69,23 @@ unsafe impl OpCode for PollAdd {
     fn blocking_repeats(&self) -> bool {
         self.multishot
     }
+
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), self.events))
+    }
+
+    /// `poll(2)` without waiting: `WouldBlock` when none of the events is
+    /// there yet.
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: self.events as libc::c_short,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd on the stack.
+        match crate::sys::cvt(unsafe { libc::poll(&mut pfd, 1, 0) })? {
+            0 => Err(io::ErrorKind::WouldBlock.into()),
+            _ => Ok(pfd.revents as u16 as u32),
+        }
+    }
 }

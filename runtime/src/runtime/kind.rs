@@ -13,8 +13,11 @@ pub enum Driver {
     Auto,
     /// io_uring, or an error if the kernel refuses it.
     IoUring,
-    /// No ring: every operation runs its synchronous equivalent on the
-    /// blocking pool (the approach of `tokio::fs` and Python's aiofiles).
+    /// No ring: every file operation runs its synchronous equivalent on
+    /// the blocking pool (the approach of `tokio::fs` and Python's
+    /// aiofiles); socket operations wait for readiness in the worker's
+    /// epoll and then run on the worker without blocking (tokio's
+    /// approach).
     ThreadPool,
 }
 

@@ -35,9 +35,10 @@ pub struct RuntimeMetrics {
     /// Operations in flight in the rings now (as of each worker's last
     /// loop iteration).
     pub ops_in_flight: u64,
-    /// Operations run on the blocking pool: every operation under the
-    /// thread-pool driver; under io_uring, those whose opcode the kernel
-    /// lacks (or that were switched off) — the fallbacks taken.
+    /// Operations run on the blocking pool: every operation but the socket
+    /// ones (which wait for readiness in epoll) under the thread-pool
+    /// driver; under io_uring, those whose opcode the kernel lacks (or that
+    /// were switched off) — the fallbacks taken.
     pub ops_blocking: u64,
     /// Pushes that found the submission queue full and flushed it first.
     pub sq_full: u64,

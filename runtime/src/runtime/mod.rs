@@ -74,8 +74,8 @@ impl Runtime {
                 let worker = new_worker(None)?;
                 announce_once(|| {
                     tracing::info!(
-                        "ringbolt uses the thread-pool driver, as configured (file and socket \
-                         calls run on the blocking pool)"
+                        "ringbolt uses the thread-pool driver, as configured (file calls run \
+                         on the blocking pool, sockets wait for readiness in epoll)"
                     );
                 });
                 (worker, Driver::ThreadPool)
@@ -387,8 +387,8 @@ fn warn_fallback_once(e: &io::Error) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
-            "{e}; ringbolt falls back to the thread-pool driver (file and socket calls run on \
-             the blocking pool). To use io_uring, allow io_uring_setup in the seccomp profile \
+            "{e}; ringbolt falls back to the thread-pool driver (file calls run on the \
+             blocking pool, sockets wait for readiness in epoll). To use io_uring, allow io_uring_setup in the seccomp profile \
              (e.g. docker --security-opt seccomp=unconfined) or set kernel.io_uring_disabled=0; \
              set RINGBOLT_DRIVER=threadpool to choose the thread pool explicitly"
         );

@@ -2,7 +2,7 @@
 //! address; `accept4(2)` when run synchronously.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 use io_uring::{opcode, squeue, types};
 
@@ -49,28 +49,45 @@ unsafe impl OpCode for Accept {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.addr.len_mut_ptr();
         loop {
-            // SAFETY: the storage has room for any address, whose size the
-            // length says; the kernel writes both.
-            let r = unsafe {
-                libc::accept4(
-                    self.fd.as_raw_fd(),
-                    self.addr.as_mut_ptr(),
-                    len,
-                    libc::SOCK_CLOEXEC,
-                )
-            };
-            match crate::sys::cvt(r) {
-                Ok(fd) => return Ok(fd as u32),
+            match self.call() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                res => return res,
             }
         }
     }
 
+    fn readiness(&self) -> Option<(RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    }
+
+    /// `accept4(2)` has no per-call non-blocking flag, so the listener is
+    /// switched to non-blocking mode (once; it stays so, as under tokio).
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        crate::sys::set_nonblocking(self.fd.as_raw_fd())?;
+        self.call()
+    }
+
     fn orphan_completed(&mut self, res: i32, _flags: u32) {
         close_orphan_fd(res);
+    }
+}
+
+impl Accept {
+    /// One `accept4(2)` (close-on-exec).
+    fn call(&mut self) -> io::Result<u32> {
+        let len = self.addr.len_mut_ptr();
+        // SAFETY: the storage has room for any address, whose size the
+        // length says; the kernel writes both.
+        let r = unsafe {
+            libc::accept4(
+                self.fd.as_raw_fd(),
+                self.addr.as_mut_ptr(),
+                len,
+                libc::SOCK_CLOEXEC,
+            )
+        };
+        crate::sys::cvt(r).map(|fd| fd as u32)
     }
 }
 

@@ -50,6 +50,14 @@ unsafe impl OpCode for AcceptMulti {
         Accept::new(self.fd.clone()).run_blocking()
     }
 
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    }
+
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        Accept::new(self.fd.clone()).run_nonblocking()
+    }
+
     fn orphan_completed(&mut self, res: i32, _flags: u32) {
         close_orphan_fd(res);
     }

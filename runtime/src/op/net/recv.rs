@@ -2,6 +2,7 @@
 //! synchronously.
 
 use std::io;
+use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue};
 
@@ -51,18 +52,31 @@ unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        let len = self.buf.bytes_total().min(crate::op::MAX_RW);
-        let ptr = self.buf.stable_mut_ptr().cast();
         loop {
-            // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut
-            // contract).
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), ptr, len, self.flags) };
-            match crate::sys::cvt(n) {
-                Ok(n) => return Ok(n as u32),
+            match self.call(self.flags) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                res => return res,
             }
         }
+    }
+
+    fn readiness(&self) -> Option<(RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    }
+
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags | libc::MSG_DONTWAIT)
+    }
+}
+
+impl<B: IoBufMut + Send> Recv<B> {
+    /// One `recv(2)` with `flags`.
+    fn call(&mut self, flags: i32) -> io::Result<u32> {
+        let len = self.buf.bytes_total().min(crate::op::MAX_RW);
+        let ptr = self.buf.stable_mut_ptr().cast();
+        // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut contract).
+        let n = unsafe { libc::recv(self.fd.as_raw_fd(), ptr, len, flags) };
+        crate::sys::cvt(n).map(|n| n as u32)
     }
 }
 

@@ -79,16 +79,29 @@ unsafe impl<B: IoBufMut + Send> OpCode for RecvMsg<B> {
 
     fn run_blocking(&mut self) -> io::Result<u32> {
         loop {
-            // SAFETY: the msghdr and everything it points to is valid and
-            // writable (see the impl's SAFETY comment).
-            let n =
-                unsafe { libc::recvmsg(self.fd.as_raw_fd(), self.msg.as_mut_ptr(), self.flags) };
-            match crate::sys::cvt(n) {
-                Ok(n) => return Ok(n as u32),
+            match self.call(self.flags) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                res => return res,
             }
         }
+    }
+
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    }
+
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags | libc::MSG_DONTWAIT)
+    }
+}
+
+impl<B: IoBufMut + Send> RecvMsg<B> {
+    /// One `recvmsg(2)` with `flags`.
+    fn call(&mut self, flags: i32) -> io::Result<u32> {
+        // SAFETY: the msghdr and everything it points to is valid and
+        // writable (see the OpCode impl's SAFETY comment).
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), self.msg.as_mut_ptr(), flags) };
+        crate::sys::cvt(n).map(|n| n as u32)
     }
 }
 

@@ -2,6 +2,7 @@
 //! `send(2)` when run synchronously. Always with `MSG_NOSIGNAL`.
 
 use std::io;
+use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue};
 
@@ -66,6 +67,21 @@ unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags)
+    }
+
+    fn readiness(&self) -> Option<(RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    }
+
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags | libc::MSG_DONTWAIT)
+    }
+}
+
+impl<B: IoBuf + std::marker::Send> Send<B> {
+    /// One `send(2)` of the bytes left, with `flags`.
+    fn call(&self, flags: i32) -> io::Result<u32> {
         let len = self.remaining().min(crate::op::MAX_RW);
         // SAFETY: the pointer, `skip <= bytes_init()` bytes in, is valid
         // for `len` more initialised bytes (IoBuf contract).
@@ -74,7 +90,7 @@ unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
                 self.fd.as_raw_fd(),
                 self.buf.stable_ptr().add(self.skip).cast(),
                 len,
-                self.flags,
+                flags,
             )
         };
         crate::sys::cvt(n).map(|n| n as u32)

@@ -60,9 +60,24 @@ unsafe impl<B: IoBuf + Send> OpCode for SendMsg<B> {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags)
+    }
+
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    }
+
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        self.call(self.flags | libc::MSG_DONTWAIT)
+    }
+}
+
+impl<B: IoBuf + Send> SendMsg<B> {
+    /// One `sendmsg(2)` with `flags`.
+    fn call(&self, flags: i32) -> io::Result<u32> {
         // SAFETY: the msghdr and everything it points to is valid (see the
-        // impl's SAFETY comment).
-        let n = unsafe { libc::sendmsg(self.fd.as_raw_fd(), self.msg.as_ptr(), self.flags) };
+        // OpCode impl's SAFETY comment).
+        let n = unsafe { libc::sendmsg(self.fd.as_raw_fd(), self.msg.as_ptr(), flags) };
         crate::sys::cvt(n).map(|n| n as u32)
     }
 }

@@ -1,0 +1,88 @@
+//! The readiness path of a socket op under the thread-pool driver: try the
+//! call without blocking on the worker; when it would block, wait in the
+//! worker's readiness table for the socket (see `driver::readiness`), then
+//! try again.
+
+use std::io;
+use std::task::{Context, Poll};
+
+use super::{no_runtime, OpCode};
+use crate::driver::WaitToken;
+use crate::executor::context;
+
+/// What a poll of the readiness path gives.
+pub(crate) enum Step {
+    /// The call's result.
+    Done(io::Result<u32>),
+    /// epoll cannot watch the fd (`EPERM`: not a socket, pipe or the
+    /// like): the op should run on the blocking pool instead.
+    Unwatchable,
+}
+
+/// An op's wait for its socket, if it waits.
+#[derive(Debug, Default)]
+pub(crate) struct ReadyWait {
+    /// The worker whose table holds the waiter, and its token.
+    waiting: Option<(u64, WaitToken)>,
+}
+
+impl ReadyWait {
+    /// Polls the op: keeps waiting while its waiter is registered; else
+    /// tries the call, registering a new waiter when it would block.
+    pub(crate) fn poll<T: OpCode>(&mut self, data: &mut T, cx: &mut Context<'_>) -> Poll<Step> {
+        let polled = context::with_current(|w| {
+            let mut pool = w.pool()?.borrow_mut();
+            let table = &mut pool.readiness;
+            if let Some((worker, token)) = self.waiting {
+                if worker == w.id && table.still_waiting(token, cx.waker()) {
+                    return Some(Poll::Pending);
+                }
+                // The socket was reported ready (or the op is polled on
+                // another worker, where a stale waiter only wakes once).
+                self.waiting = None;
+            }
+            loop {
+                match data.run_nonblocking() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        let Some((fd, events)) = data.readiness() else {
+                            return Some(Poll::Ready(Step::Done(Err(e))));
+                        };
+                        return Some(match table.register(fd, events, cx.waker().clone()) {
+                            Ok(token) => {
+                                self.waiting = Some((w.id, token));
+                                Poll::Pending
+                            }
+                            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                                Poll::Ready(Step::Unwatchable)
+                            }
+                            Err(e) => Poll::Ready(Step::Done(Err(e))),
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    res => return Some(Poll::Ready(Step::Done(res))),
+                }
+            }
+        })
+        .flatten();
+        // Only an op moved to a thread without a thread-pool worker.
+        polled.unwrap_or_else(|| Poll::Ready(Step::Done(Err(no_runtime()))))
+    }
+}
+
+impl Drop for ReadyWait {
+    fn drop(&mut self) {
+        // The future went away while waiting: forget its waiter, so that
+        // nothing is woken for it. Dropped on another thread (a hand-made
+        // future moved away), the waiter stays until its socket reports
+        // once, a spurious wake-up of a task that no longer waits.
+        if let Some((worker, token)) = self.waiting.take() {
+            context::with_current(|w| {
+                if w.id == worker {
+                    if let Some(Ok(mut pool)) = w.pool().map(|p| p.try_borrow_mut()) {
+                        pool.readiness.cancel(token);
+                    }
+                }
+            });
+        }
+    }
+}
