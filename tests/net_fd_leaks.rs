@@ -125,3 +125,70 @@ fn a_dropped_incoming_stream_closes_what_it_accepted() {
         assert_back_to(baseline - 1).await;
     });
 }
+
+/// A listener on 127.0.0.1 with a backlog of 0 that nobody accepts on:
+/// once its accept queue is full, the kernel drops further SYNs, so a
+/// connect to it stays pending.
+fn listener_with_no_room() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: no memory arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+    // SAFETY: `fd` was just returned by socket and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: an all-zero sockaddr_in is valid; the fields are set below.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: `sin` is a valid sockaddr_in of `len` bytes for bind and getsockname.
+    unsafe {
+        assert_eq!(
+            libc::bind(
+                fd.as_raw_fd(),
+                (&sin as *const libc::sockaddr_in).cast(),
+                len
+            ),
+            0
+        );
+        assert_eq!(libc::listen(fd.as_raw_fd(), 0), 0);
+        assert_eq!(
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&mut sin as *mut libc::sockaddr_in).cast(),
+                &mut len
+            ),
+            0
+        );
+    }
+    let port = u16::from_be(sin.sin_port);
+    (fd, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+#[test]
+fn a_connect_that_times_out_releases_its_socket_at_once() {
+    let _g = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = ringbolt::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (listener, addr) = listener_with_no_room();
+        let baseline = open_fds();
+        let mut held = Vec::new();
+        let mut timed_out = false;
+        for _ in 0..8 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(200)).await {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+                    timed_out = true;
+                    break;
+                }
+            }
+        }
+        assert!(timed_out, "the listener's queue never filled");
+        // The timed-out connect's socket is closed now, not when its SYNs
+        // give up minutes later (as when a pool thread ran connect(2)).
+        assert_back_to(baseline + held.len()).await;
+        drop(held);
+        drop(listener);
+    });
+}

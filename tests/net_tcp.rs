@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -292,5 +293,28 @@ fn std_conversions_round_trip() {
         assert_eq!(&b, b"x");
         let std_listener = listener.into_std().unwrap();
         assert_eq!(std_listener.local_addr().unwrap(), addr);
+        // Blocking again, as std expects (the thread-pool driver's accept
+        // and connect switch sockets to non-blocking mode).
+        let std_client = client.into_std().unwrap();
+        for fd in [std_listener.as_raw_fd(), std_client.as_raw_fd()] {
+            // SAFETY: F_GETFL on an open descriptor takes no memory arguments.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            assert_eq!(flags & libc::O_NONBLOCK, 0);
+        }
+    });
+}
+
+#[test]
+fn a_connected_stream_converts_to_a_blocking_std_stream() {
+    ringbolt::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (_server, _) = listener.accept().await.unwrap();
+        let std_client = client.into_std().unwrap();
+        // SAFETY: F_GETFL on an open descriptor takes no memory arguments.
+        let flags = unsafe { libc::fcntl(std_client.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0);
     });
 }

@@ -165,15 +165,17 @@ impl UdpSocket {
         })
     }
 
-    /// A std socket for the same socket (the descriptor is duplicated).
+    /// A std socket for the same socket (the descriptor is duplicated), in
+    /// blocking mode as std's own sockets are (under the thread-pool
+    /// driver, `connect` switches the socket to non-blocking mode).
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated.
+    /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        Ok(std::net::UdpSocket::from(
-            self.fd.as_fd().try_clone_to_owned()?,
-        ))
+        let std = std::net::UdpSocket::from(self.fd.as_fd().try_clone_to_owned()?);
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

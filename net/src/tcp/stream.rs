@@ -394,7 +394,9 @@ impl TcpStream {
         Ok(TcpStream::from_owned(OwnedFd::from(stream)))
     }
 
-    /// A std stream for the same connection. The descriptor is duplicated
+    /// A std stream for the same connection, in blocking mode as std's
+    /// own streams are (under the thread-pool driver, `connect` switches
+    /// the socket to non-blocking mode). The descriptor is duplicated
     /// (`dup(2)`, close-on-exec); this stream's own descriptor closes once
     /// the operations still using it are done.
     ///
@@ -407,11 +409,12 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated (`EMFILE`).
+    /// If the descriptor cannot be duplicated (`EMFILE`) or its mode
+    /// changed.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        Ok(std::net::TcpStream::from(
-            self.fd.as_fd().try_clone_to_owned()?,
-        ))
+        let std = std::net::TcpStream::from(self.fd.as_fd().try_clone_to_owned()?);
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

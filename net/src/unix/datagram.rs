@@ -160,13 +160,17 @@ impl UnixDatagram {
         Ok(UnixDatagram::from_owned(OwnedFd::from(socket)))
     }
 
-    /// A std socket for the same socket (the descriptor is duplicated).
+    /// A std socket for the same socket (the descriptor is duplicated), in
+    /// blocking mode as std's own sockets are (under the thread-pool
+    /// driver, `connect` switches the socket to non-blocking mode).
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated.
+    /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
-        Ok(self.fd.as_fd().try_clone_to_owned()?.into())
+        let std: std::os::unix::net::UnixDatagram = self.fd.as_fd().try_clone_to_owned()?.into();
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

@@ -193,13 +193,18 @@ impl UnixStream {
         Ok(UnixStream::from_owned(OwnedFd::from(stream)))
     }
 
-    /// A std stream for the same connection (the descriptor is duplicated).
+    /// A std stream for the same connection (the descriptor is
+    /// duplicated), in blocking mode as std's own streams are (under the
+    /// thread-pool driver, `connect` switches the socket to non-blocking
+    /// mode).
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated.
+    /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        Ok(self.fd.as_fd().try_clone_to_owned()?.into())
+        let std: std::os::unix::net::UnixStream = self.fd.as_fd().try_clone_to_owned()?.into();
+        std.set_nonblocking(false)?;
+        Ok(std)
     }
 }
 

@@ -14,12 +14,57 @@ use crate::op::{Op, OpCode};
 pub struct Connect {
     fd: SharedFd,
     addr: SockAddr,
+    /// A non-blocking connect is under way (the readiness path).
+    in_progress: bool,
 }
 
 impl Connect {
     /// Connects `fd` to `addr`.
     pub fn new(fd: SharedFd, addr: SockAddr) -> Self {
-        Connect { fd, addr }
+        Connect {
+            fd,
+            addr,
+            in_progress: false,
+        }
+    }
+
+    /// One `connect(2)`.
+    fn call(&self) -> io::Result<u32> {
+        // SAFETY: the address points to `socklen()` readable bytes.
+        let r =
+            unsafe { libc::connect(self.fd.as_raw_fd(), self.addr.as_ptr(), self.addr.socklen()) };
+        crate::sys::cvt(r).map(|_| 0)
+    }
+
+    /// The outcome of a connect under way once the socket is writable:
+    /// its pending error (`SO_ERROR`), if any.
+    fn outcome(&self) -> io::Result<u32> {
+        let fd = self.fd.as_raw_fd();
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd on the stack.
+        if crate::sys::cvt(unsafe { libc::poll(&mut pfd, 1, 0) })? == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut err: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `err` and `len` are valid for writes of the sizes `len` says.
+        crate::sys::cvt(unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut err as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        })?;
+        match err {
+            0 => Ok(0),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
     }
 }
 
@@ -37,10 +82,34 @@ unsafe impl OpCode for Connect {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        // SAFETY: the address points to `socklen()` readable bytes.
-        let r =
-            unsafe { libc::connect(self.fd.as_raw_fd(), self.addr.as_ptr(), self.addr.socklen()) };
-        crate::sys::cvt(r).map(|_| 0)
+        self.call()
+    }
+
+    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    }
+
+    /// A non-blocking connect: the socket is switched to non-blocking mode
+    /// (it stays so; the other socket ops do not depend on it), `EINPROGRESS`
+    /// waits until it is writable, and `SO_ERROR` then tells the outcome.
+    /// (`EAGAIN` from a Unix socket whose listener's backlog is full is
+    /// returned, as tokio does, rather than waited on.)
+    fn run_nonblocking(&mut self) -> io::Result<u32> {
+        if self.in_progress {
+            return self.outcome();
+        }
+        crate::sys::set_nonblocking(self.fd.as_raw_fd())?;
+        match self.call() {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) => {
+                self.in_progress = true;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!("ringbolt: connect: the listener's backlog is full ({e})"),
+            )),
+            res => res,
+        }
     }
 }
 
