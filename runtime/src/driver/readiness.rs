@@ -175,9 +175,14 @@ impl Readiness {
             // Rounded up, so the wait never ends before the deadline.
             Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
         };
-        let cap = self.events.capacity().max(1);
-        // SAFETY: the kernel writes at most `cap` events into the vector's
-        // spare capacity; `set_len` below covers only the ones it wrote.
+        if self.events.capacity() == 0 {
+            self.events.reserve(256);
+        }
+        self.events.clear();
+        let cap = self.events.capacity();
+        // SAFETY: the vector is empty with room for `cap` (> 0) events: the
+        // kernel writes at most that many into its spare capacity, and
+        // `set_len` below covers only the ones it wrote.
         let n = unsafe {
             libc::epoll_wait(
                 self.epoll.as_raw_fd(),
