@@ -9,6 +9,8 @@
 //! call on a pool thread.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringbolt::net::{TcpListener, TcpStream, UdpSocket};
@@ -169,4 +171,86 @@ fn idle_connections_hold_no_blocking_threads() {
         }
     });
     assert_eq!(rt.metrics().ops_blocking, 0, "a socket op used the pool");
+}
+
+#[test]
+fn reads_cancelled_at_random_lose_and_repeat_nothing() {
+    // Echo servers whose every read races a short timer on two workers:
+    // whatever the timer cancels, the byte stream that comes back is the
+    // one sent, in order.
+    const CONNS: usize = 16;
+    const BYTES: usize = 20_000;
+    for driver in [Driver::ThreadPool, Driver::IoUring] {
+        let Ok(rt) = Builder::new().driver(driver).workers(2).build() else {
+            continue;
+        };
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let cancelled = Arc::new(AtomicUsize::new(0));
+            let mut servers = Vec::new();
+            let mut clients = Vec::new();
+            for c in 0..CONNS {
+                let cancelled = cancelled.clone();
+                let client = TcpStream::connect(addr).await.unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                servers.push(ringbolt::spawn(async move {
+                    let mut turn = c as u64;
+                    loop {
+                        // 0–3 ms: many reads are cancelled before or while
+                        // bytes arrive.
+                        turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        let wait = Duration::from_micros((turn >> 33) % 3000);
+                        match timeout(wait, server.read(Vec::with_capacity(97))).await {
+                            Err(_) => {
+                                cancelled.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok((Ok(0), _)) => return,
+                            Ok((res, buf)) => {
+                                let n = res.unwrap();
+                                let (res, _) = server.write_all(buf[..n].to_vec()).await;
+                                res.unwrap();
+                            }
+                        }
+                    }
+                }));
+                clients.push(ringbolt::spawn(async move {
+                    let sent: Vec<u8> = (0..BYTES).map(|i| (i * 7 + c) as u8).collect();
+                    let writer = async {
+                        for chunk in sent.chunks(333) {
+                            let (res, _) = client.write_all(chunk.to_vec()).await;
+                            res.unwrap();
+                            ringbolt::time::sleep(Duration::from_micros(200)).await;
+                        }
+                    };
+                    let reader = async {
+                        let mut got = Vec::with_capacity(BYTES);
+                        while got.len() < BYTES {
+                            let (n, buf) = client.read(Vec::with_capacity(4096)).await;
+                            let n = n.unwrap();
+                            assert!(n > 0, "the echo ended early");
+                            got.extend_from_slice(&buf[..n]);
+                        }
+                        got
+                    };
+                    let ((), got) = ringbolt::join!(writer, reader);
+                    assert!(got == sent, "connection {c}: the echo differs");
+                    client.shutdown(std::net::Shutdown::Write).await.unwrap();
+                }));
+            }
+            for h in clients {
+                timeout(Duration::from_secs(30), h)
+                    .await
+                    .unwrap_or_else(|_| panic!("{driver:?}: an echo stalled"))
+                    .unwrap();
+            }
+            for h in servers {
+                h.await.unwrap();
+            }
+            assert!(
+                cancelled.load(Ordering::Relaxed) > 0,
+                "no read was cancelled"
+            );
+        });
+    }
 }
