@@ -20,6 +20,8 @@ use crate::op::{Op, OpCode};
 pub struct Accept {
     fd: SharedFd,
     addr: SockAddr,
+    /// The listener was switched to non-blocking mode (readiness path).
+    nonblocking: bool,
 }
 
 impl Accept {
@@ -28,6 +30,7 @@ impl Accept {
         Accept {
             fd,
             addr: SockAddr::empty(),
+            nonblocking: false,
         }
     }
 
@@ -50,7 +53,7 @@ unsafe impl OpCode for Accept {
 
     fn run_blocking(&mut self) -> io::Result<u32> {
         loop {
-            match self.call() {
+            match accept_once(&self.fd, Some(&mut self.addr)) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => return res,
             }
@@ -61,11 +64,9 @@ unsafe impl OpCode for Accept {
         Some((self.fd.as_raw_fd(), crate::driver::READABLE))
     }
 
-    /// `accept4(2)` has no per-call non-blocking flag, so the listener is
-    /// switched to non-blocking mode (once; it stays so, as under tokio).
     fn run_nonblocking(&mut self) -> io::Result<u32> {
-        crate::sys::set_nonblocking(self.fd.as_raw_fd())?;
-        self.call()
+        ensure_nonblocking(&self.fd, &mut self.nonblocking)?;
+        accept_once(&self.fd, Some(&mut self.addr))
     }
 
     fn orphan_completed(&mut self, res: i32, _flags: u32) {
@@ -73,22 +74,29 @@ unsafe impl OpCode for Accept {
     }
 }
 
-impl Accept {
-    /// One `accept4(2)` (close-on-exec).
-    fn call(&mut self) -> io::Result<u32> {
-        let len = self.addr.len_mut_ptr();
-        // SAFETY: the storage has room for any address, whose size the
-        // length says; the kernel writes both.
-        let r = unsafe {
-            libc::accept4(
-                self.fd.as_raw_fd(),
-                self.addr.as_mut_ptr(),
-                len,
-                libc::SOCK_CLOEXEC,
-            )
-        };
-        crate::sys::cvt(r).map(|fd| fd as u32)
+/// One `accept4(2)` (close-on-exec) on the listener `fd`, writing the
+/// peer's address into `addr` if given.
+pub(super) fn accept_once(fd: &SharedFd, addr: Option<&mut SockAddr>) -> io::Result<u32> {
+    let (ptr, len) = match addr {
+        Some(a) => (a.as_mut_ptr(), a.len_mut_ptr()),
+        None => (std::ptr::null_mut(), std::ptr::null_mut()),
+    };
+    // SAFETY: either both pointers are null (no address wanted), or the
+    // storage has room for any address, whose size the length says; the
+    // kernel writes both.
+    let r = unsafe { libc::accept4(fd.as_raw_fd(), ptr, len, libc::SOCK_CLOEXEC) };
+    crate::sys::cvt(r).map(|fd| fd as u32)
+}
+
+/// `accept4(2)` has no per-call non-blocking flag, so for the readiness
+/// path the listener is switched to non-blocking mode, once per op (`done`
+/// records it); it stays so, as under tokio.
+pub(super) fn ensure_nonblocking(fd: &SharedFd, done: &mut bool) -> io::Result<()> {
+    if !*done {
+        crate::sys::set_nonblocking(fd.as_raw_fd())?;
+        *done = true;
     }
+    Ok(())
 }
 
 /// Accepts one connection on `fd` through the ring: the new socket and the

@@ -11,7 +11,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use io_uring::{opcode, squeue, types};
 
-use super::{accept::Accept, close_orphan_fd, owned_fd};
+use super::accept::{accept_once, ensure_nonblocking, Accept};
+use super::{close_orphan_fd, owned_fd};
 use crate::fd::SharedFd;
 use crate::op::{multishot_supported, MultiOp, Op, OpCode};
 
@@ -23,12 +24,17 @@ use crate::op::{multishot_supported, MultiOp, Op, OpCode};
 #[derive(Debug)]
 pub struct AcceptMulti {
     fd: SharedFd,
+    /// The listener was switched to non-blocking mode (readiness path).
+    nonblocking: bool,
 }
 
 impl AcceptMulti {
     /// Accepts on the listening socket `fd` until cancelled.
     pub fn new(fd: SharedFd) -> Self {
-        AcceptMulti { fd }
+        AcceptMulti {
+            fd,
+            nonblocking: false,
+        }
     }
 }
 
@@ -46,8 +52,14 @@ unsafe impl OpCode for AcceptMulti {
     }
 
     fn run_blocking(&mut self) -> io::Result<u32> {
-        // One connection per call: the synchronous equivalent of one CQE.
-        Accept::new(self.fd.clone()).run_blocking()
+        // One connection per call (no address, as on the ring): the
+        // synchronous equivalent of one CQE.
+        loop {
+            match accept_once(&self.fd, None) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => return res,
+            }
+        }
     }
 
     fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
@@ -55,7 +67,8 @@ unsafe impl OpCode for AcceptMulti {
     }
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {
-        Accept::new(self.fd.clone()).run_nonblocking()
+        ensure_nonblocking(&self.fd, &mut self.nonblocking)?;
+        accept_once(&self.fd, None)
     }
 
     fn orphan_completed(&mut self, res: i32, _flags: u32) {
