@@ -30,7 +30,6 @@
 //! holding the token of a waiter that fired cannot mistake a newer waiter
 //! in the same slot for its own.
 
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::task::Waker;
@@ -72,7 +71,9 @@ pub(crate) struct Readiness {
     wake_fd: RawFd,
     waiters: Slab<Waiter>,
     /// The waiters of each fd (slab keys).
-    by_fd: HashMap<RawFd, Vec<usize>>,
+    /// Indexed by fd number (small, dense integers). A list keeps its
+    /// capacity once empty, so that a wait allocates nothing.
+    by_fd: Vec<Vec<usize>>,
     next_generation: u64,
     events: Vec<libc::epoll_event>,
 }
@@ -95,7 +96,7 @@ impl Readiness {
             epoll,
             wake_fd,
             waiters: Slab::new(),
-            by_fd: HashMap::new(),
+            by_fd: Vec::new(),
             next_generation: 0,
             events: Vec::with_capacity(256),
         })
@@ -119,6 +120,9 @@ impl Readiness {
         events: u32,
         waker: Waker,
     ) -> io::Result<WaitToken> {
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
         self.next_generation += 1;
         let generation = self.next_generation;
         let key = self.waiters.insert(Waiter {
@@ -127,7 +131,11 @@ impl Readiness {
             waker,
             generation,
         });
-        self.by_fd.entry(fd).or_default().push(key);
+        let slot = fd as usize;
+        if slot >= self.by_fd.len() {
+            self.by_fd.resize_with(slot + 1, Vec::new);
+        }
+        self.by_fd[slot].push(key);
         if let Err(e) = self.arm(fd) {
             self.remove_key(key);
             return Err(e);
@@ -217,7 +225,7 @@ impl Readiness {
     /// `fd` reported `revents`: wakes and removes the waiters it concerns,
     /// and re-arms it for the others.
     fn fire(&mut self, fd: RawFd, revents: u32, wakers: &mut Vec<Waker>) {
-        let Some(keys) = self.by_fd.get_mut(&fd) else {
+        let Some(keys) = self.by_fd.get_mut(fd as usize) else {
             return;
         };
         let waiters = &mut self.waiters;
@@ -231,12 +239,13 @@ impl Readiness {
             }
         });
         if keys.is_empty() {
-            self.by_fd.remove(&fd);
-        } else if let Err(e) = self.arm(fd) {
+            return;
+        }
+        if let Err(e) = self.arm(fd) {
             // The fd cannot be watched any more (closed under us): its
             // waiters try their call again and see the error themselves.
             tracing::debug!(fd, error = %e, "ringbolt: re-arming a socket's readiness failed");
-            for key in self.by_fd.remove(&fd).unwrap_or_default() {
+            for key in std::mem::take(&mut self.by_fd[fd as usize]) {
                 wakers.push(self.waiters.remove(key).waker);
             }
         }
@@ -246,7 +255,7 @@ impl Readiness {
     fn arm(&self, fd: RawFd) -> io::Result<()> {
         let interest = self
             .by_fd
-            .get(&fd)
+            .get(fd as usize)
             .into_iter()
             .flatten()
             .fold(0, |acc, &key| acc | self.waiters[key].events);
@@ -268,11 +277,8 @@ impl Readiness {
 
     fn remove_key(&mut self, key: usize) {
         let w = self.waiters.remove(key);
-        if let Some(keys) = self.by_fd.get_mut(&w.fd) {
+        if let Some(keys) = self.by_fd.get_mut(w.fd as usize) {
             keys.retain(|&k| k != key);
-            if keys.is_empty() {
-                self.by_fd.remove(&w.fd);
-            }
         }
     }
 }
