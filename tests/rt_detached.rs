@@ -121,3 +121,23 @@ fn without_a_ring_the_op_comes_back_untouched() {
         "outside a runtime"
     );
 }
+
+#[test]
+fn a_multishot_op_is_not_taken_as_a_detached_op() {
+    // Its completion would see only the last CQE: every connection a
+    // multishot accept took before it would be leaked. (Only a ring takes
+    // detached ops at all.)
+    let Some(rt) = uring(Builder::new()) else {
+        return;
+    };
+    rt.block_on(async {
+        let (rx, _tx) = common::pipe();
+        let poll = ringbolt::op::PollAdd::multishot(SharedFd::new(rx), libc::POLLIN as u32);
+        assert!(submit_detached(poll, |_, _| {}).is_err());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let accept = ringbolt::op::net::AcceptMulti::new(SharedFd::new(listener.into()));
+        assert!(submit_detached(accept, |_, _| {}).is_err());
+        // A one-shot op still goes through the ring.
+        assert!(submit_detached(Nop::new(), |_, _| {}).is_ok());
+    });
+}

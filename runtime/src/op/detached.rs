@@ -33,7 +33,10 @@ use crate::executor::context;
 /// Gives `data` and `done` back, untouched, when no ring here takes the
 /// opcode: outside a runtime, under the thread-pool driver, or on a kernel
 /// without it. The caller then performs the op some other way (awaiting
-/// an [`Op`](super::Op), say).
+/// an [`Op`](super::Op), say). A multishot op ([`OpCode::multishot`]) is
+/// given back too: `done` sees one result, so the items of every CQE but
+/// the last (accepted descriptors, say) would be lost; run it as a
+/// [`MultiOp`](super::MultiOp).
 ///
 /// If the ring refuses the submission (only a broken ring does), `done`
 /// is called with that error.
@@ -42,6 +45,9 @@ where
     T: OpCode,
     F: FnOnce(io::Result<u32>, T) + Send + 'static,
 {
+    if data.multishot() {
+        return Err((data, done));
+    }
     let mut parts = Some((data, done));
     let submitted = context::with_current(|w| {
         let ring = w.ring()?;
