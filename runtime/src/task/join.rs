@@ -173,11 +173,11 @@ impl<T> Drop for JoinHandle<T> {
                     super::raw::drop_unclaimed(out, self.meta());
                 }
             }
-            Inner::Blocking { task, meta, .. } => {
+            Inner::Blocking { task, .. } => {
                 if let Some(task) = task.take() {
-                    // SAFETY: `meta` points into the task allocation, which
-                    // `task` keeps alive until the detach below.
-                    let (id, location) = unsafe { (meta.as_ref().id, meta.as_ref().location) };
+                    // Read while `task` keeps the allocation (and so the
+                    // metadata) alive.
+                    let (id, location) = (self.id, self.meta().location);
                     // Detaching a finished task drops its output here; its
                     // destructor runs after async-task has released the task,
                     // so a panic from it is contained like any other.

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{far_future, sleep_until, Sleep};
+use super::sleep::{far_future, later, sleep_until, Sleep};
 
 /// What an [`Interval`] does when ticks were missed (the task was late).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,9 +120,3 @@ impl Interval {
 }
 
 use std::future::Future as _;
-
-/// `t + period`, or the far future where that overflows (a period of
-/// `Duration::MAX`, say): such a tick never comes.
-fn later(t: Instant, period: Duration) -> Instant {
-    t.checked_add(period).unwrap_or_else(far_future)
-}

@@ -25,8 +25,7 @@ use crate::executor::context;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+    sleep_until(later(Instant::now(), duration))
 }
 
 /// Waits until `deadline`.
@@ -39,6 +38,12 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         entry: None,
     }
+}
+
+/// `t + duration`, or the far future where that overflows
+/// (`Duration::MAX`, say): such a deadline never comes.
+pub(crate) fn later(t: Instant, duration: Duration) -> Instant {
+    t.checked_add(duration).unwrap_or_else(far_future)
 }
 
 /// About 30 years from now: "never" for a timer.

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{far_future, sleep_until, Sleep};
+use super::sleep::{later, sleep_until, Sleep};
 
 /// Requires `future` to complete within `duration`, else gives
 /// [`Elapsed`]. When the time is up the inner future is dropped, which
@@ -24,10 +24,7 @@ use super::sleep::{far_future, sleep_until, Sleep};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    timeout_at(deadline, future)
+    timeout_at(later(Instant::now(), duration), future)
 }
 
 /// Like [`timeout`], with an absolute deadline.
