@@ -190,10 +190,14 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
             let cancelled = Arc::new(AtomicUsize::new(0));
             let mut servers = Vec::new();
             let mut clients = Vec::new();
+            let mut conns = Vec::new();
             for c in 0..CONNS {
                 let cancelled = cancelled.clone();
-                let client = TcpStream::connect(addr).await.unwrap();
-                let (server, _) = listener.accept().await.unwrap();
+                let client = Arc::new(TcpStream::connect(addr).await.unwrap());
+                let server = Arc::new(listener.accept().await.unwrap().0);
+                let progress = Arc::new(Progress::default());
+                conns.push((client.clone(), server.clone(), progress.clone()));
+                let seen = progress.clone();
                 servers.push(ringbolt::spawn(async move {
                     let mut turn = c as u64;
                     loop {
@@ -208,8 +212,10 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
                             Ok((Ok(0), _)) => return,
                             Ok((res, buf)) => {
                                 let n = res.unwrap();
+                                seen.server_read.fetch_add(n, Ordering::Relaxed);
                                 let (res, _) = server.write_all(buf[..n].to_vec()).await;
                                 res.unwrap();
+                                seen.server_echoed.fetch_add(n, Ordering::Relaxed);
                             }
                         }
                     }
@@ -220,6 +226,9 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
                         for chunk in sent.chunks(333) {
                             let (res, _) = client.write_all(chunk.to_vec()).await;
                             res.unwrap();
+                            progress
+                                .client_sent
+                                .fetch_add(chunk.len(), Ordering::Relaxed);
                             ringbolt::time::sleep(Duration::from_micros(200)).await;
                         }
                     };
@@ -230,6 +239,7 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
                             let n = n.unwrap();
                             assert!(n > 0, "the echo ended early");
                             got.extend_from_slice(&buf[..n]);
+                            progress.client_got.fetch_add(n, Ordering::Relaxed);
                         }
                         got
                     };
@@ -239,10 +249,16 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
                 }));
             }
             for h in clients {
-                timeout(Duration::from_secs(30), h)
-                    .await
-                    .unwrap_or_else(|_| panic!("{driver:?}: an echo stalled"))
-                    .unwrap();
+                match timeout(Duration::from_secs(30), h).await {
+                    Ok(res) => res.unwrap(),
+                    // Say where the bytes stopped: in which task, in which
+                    // socket's kernel queue, in which receiver's state.
+                    Err(_) => panic!(
+                        "{driver:?}: an echo stalled\n{}\n{:#?}",
+                        stall_report(&conns),
+                        rt.metrics()
+                    ),
+                }
             }
             for h in servers {
                 h.await.unwrap();
@@ -253,4 +269,45 @@ fn reads_cancelled_at_random_lose_and_repeat_nothing() {
             );
         });
     }
+}
+
+/// How far one echo connection got, counted by its two tasks.
+#[derive(Default)]
+struct Progress {
+    client_sent: AtomicUsize,
+    server_read: AtomicUsize,
+    server_echoed: AtomicUsize,
+    client_got: AtomicUsize,
+}
+
+/// One line per connection: the tasks' counts, the bytes waiting in each
+/// socket's kernel receive and send queues, and each stream's state.
+fn stall_report(conns: &[(Arc<TcpStream>, Arc<TcpStream>, Arc<Progress>)]) -> String {
+    use std::os::fd::AsRawFd;
+    fn queued(fd: i32, request: libc::c_ulong) -> i64 {
+        let mut n: libc::c_int = 0;
+        // SAFETY: SIOCINQ/SIOCOUTQ write one int into `n`, which lives
+        // across the call; `fd` is an open socket (its stream is alive).
+        match unsafe { libc::ioctl(fd, request, &mut n) } {
+            0 => i64::from(n),
+            _ => -1,
+        }
+    }
+    let mut out = String::new();
+    for (c, (client, server, p)) in conns.iter().enumerate() {
+        let (cfd, sfd) = (client.as_raw_fd(), server.as_raw_fd());
+        out += &format!(
+            "conn {c}: client sent {} got {}; server read {} echoed {}; \
+             kernel queues: server in {} out {}, client in {} out {}\n  client {client:?}\n  server {server:?}\n",
+            p.client_sent.load(Ordering::Relaxed),
+            p.client_got.load(Ordering::Relaxed),
+            p.server_read.load(Ordering::Relaxed),
+            p.server_echoed.load(Ordering::Relaxed),
+            queued(sfd, libc::FIONREAD),
+            queued(sfd, libc::TIOCOUTQ),
+            queued(cfd, libc::FIONREAD),
+            queued(cfd, libc::TIOCOUTQ),
+        );
+    }
+    out
 }

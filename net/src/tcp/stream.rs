@@ -439,6 +439,8 @@ impl fmt::Debug for TcpStream {
         if let Ok(a) = self.peer_addr() {
             d.field("peer", &a);
         }
-        d.field("fd", &self.fd.as_raw_fd()).finish()
+        d.field("fd", &self.fd.as_raw_fd())
+            .field("recv", &self.recv)
+            .finish()
     }
 }

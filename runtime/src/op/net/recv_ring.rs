@@ -609,9 +609,13 @@ impl fmt::Debug for RingRecv {
         let st = self.shared.lock();
         f.debug_struct("RingRecv")
             .field("op", &st.op)
+            .field("arming", &st.arming)
             .field("ended", &st.ended)
+            .field("enobufs", &st.enobufs)
             .field("queued_items", &st.queue.len())
             .field("eof", &st.eof)
+            .field("reader_waiting", &st.direct_waiting)
+            .field("other_readers", &st.readers.len())
             .finish()
     }
 }
