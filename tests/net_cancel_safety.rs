@@ -8,14 +8,17 @@
 //! cancel; these tests failed there when each socket op was a blocking
 //! call on a pool thread.
 
-use std::io::{Read, Write};
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ringbolt::net::{TcpListener, TcpStream, UdpSocket};
+use ringbolt::buf::BufResult;
+use ringbolt::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
 use ringbolt::time::timeout;
-use ringbolt::{Builder, Driver, Runtime};
+use ringbolt::{Builder, Driver, Feature, Runtime};
 
 /// How long a call gets to show that it waits.
 const SHORT: Duration = Duration::from_millis(20);
@@ -173,101 +176,173 @@ fn idle_connections_hold_no_blocking_threads() {
     assert_eq!(rt.metrics().ops_blocking, 0, "a socket op used the pool");
 }
 
+/// The runtimes a random-cancel echo runs on: both drivers, and io_uring
+/// once more without multishot receives, where stream reads are plain
+/// receives that the kernel may complete after their future is dropped.
+fn echo_runtimes() -> Vec<(&'static str, Runtime)> {
+    let mut v = vec![(
+        "thread-pool",
+        Builder::new()
+            .driver(Driver::ThreadPool)
+            .workers(2)
+            .build()
+            .unwrap(),
+    )];
+    let uring = || Builder::new().driver(Driver::IoUring).workers(2);
+    if let Ok(rt) = uring().build() {
+        v.push(("io_uring", rt));
+    }
+    if let Ok(rt) = uring().disable(Feature::Multishot).build() {
+        v.push(("io_uring, plain receives", rt));
+    }
+    v
+}
+
 #[test]
 fn reads_cancelled_at_random_lose_and_repeat_nothing() {
-    // Echo servers whose every read races a short timer on two workers:
-    // whatever the timer cancels, the byte stream that comes back is the
-    // one sent, in order.
-    const CONNS: usize = 16;
-    const BYTES: usize = 20_000;
-    for driver in [Driver::ThreadPool, Driver::IoUring] {
-        let Ok(rt) = Builder::new().driver(driver).workers(2).build() else {
-            continue;
-        };
+    for (label, rt) in echo_runtimes() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let cancelled = Arc::new(AtomicUsize::new(0));
-            let mut servers = Vec::new();
-            let mut clients = Vec::new();
-            let mut conns = Vec::new();
-            for c in 0..CONNS {
-                let cancelled = cancelled.clone();
-                let client = Arc::new(TcpStream::connect(addr).await.unwrap());
-                let server = Arc::new(listener.accept().await.unwrap().0);
-                let progress = Arc::new(Progress::default());
-                conns.push((client.clone(), server.clone(), progress.clone()));
-                let seen = progress.clone();
-                servers.push(ringbolt::spawn(async move {
-                    let mut turn = c as u64;
-                    loop {
-                        // 0–3 ms: many reads are cancelled before or while
-                        // bytes arrive.
-                        turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        let wait = Duration::from_micros((turn >> 33) % 3000);
-                        match timeout(wait, server.read(Vec::with_capacity(97))).await {
-                            Err(_) => {
-                                cancelled.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok((Ok(0), _)) => return,
-                            Ok((res, buf)) => {
-                                let n = res.unwrap();
-                                seen.server_read.fetch_add(n, Ordering::Relaxed);
-                                let (res, _) = server.write_all(buf[..n].to_vec()).await;
-                                res.unwrap();
-                                seen.server_echoed.fetch_add(n, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                }));
-                clients.push(ringbolt::spawn(async move {
-                    let sent: Vec<u8> = (0..BYTES).map(|i| (i * 7 + c) as u8).collect();
-                    let writer = async {
-                        for chunk in sent.chunks(333) {
-                            let (res, _) = client.write_all(chunk.to_vec()).await;
-                            res.unwrap();
-                            progress
-                                .client_sent
-                                .fetch_add(chunk.len(), Ordering::Relaxed);
-                            ringbolt::time::sleep(Duration::from_micros(200)).await;
-                        }
-                    };
-                    let reader = async {
-                        let mut got = Vec::with_capacity(BYTES);
-                        while got.len() < BYTES {
-                            let (n, buf) = client.read(Vec::with_capacity(4096)).await;
-                            let n = n.unwrap();
-                            assert!(n > 0, "the echo ended early");
-                            got.extend_from_slice(&buf[..n]);
-                            progress.client_got.fetch_add(n, Ordering::Relaxed);
-                        }
-                        got
-                    };
-                    let ((), got) = ringbolt::join!(writer, reader);
-                    assert!(got == sent, "connection {c}: the echo differs");
-                    client.shutdown(std::net::Shutdown::Write).await.unwrap();
-                }));
+            let mut pairs = Vec::new();
+            for _ in 0..ECHO_CONNS {
+                let client = TcpStream::connect(addr).await.unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                pairs.push((client, server));
             }
-            for h in clients {
-                match timeout(Duration::from_secs(30), h).await {
-                    Ok(res) => res.unwrap(),
-                    // Say where the bytes stopped: in which task, in which
-                    // socket's kernel queue, in which receiver's state.
-                    Err(_) => panic!(
-                        "{driver:?}: an echo stalled\n{}\n{:#?}",
-                        stall_report(&conns),
-                        rt.metrics()
-                    ),
+            random_cancel_echo(&rt, label, pairs).await;
+        });
+    }
+}
+
+#[test]
+fn unix_reads_cancelled_at_random_lose_and_repeat_nothing() {
+    for (label, rt) in echo_runtimes() {
+        rt.block_on(async {
+            let pairs = (0..ECHO_CONNS)
+                .map(|_| UnixStream::pair().unwrap())
+                .collect();
+            random_cancel_echo(&rt, label, pairs).await;
+        });
+    }
+}
+
+const ECHO_CONNS: usize = 16;
+const ECHO_BYTES: usize = 20_000;
+
+/// Echo servers whose every read races a short timer, on two workers:
+/// whatever the timer cancels, the byte stream that comes back is the one
+/// sent, in order. `pairs` are (client, server) streams.
+async fn random_cancel_echo<S: EchoStream>(rt: &Runtime, label: &str, pairs: Vec<(S, S)>) {
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let mut servers = Vec::new();
+    let mut clients = Vec::new();
+    let mut conns = Vec::new();
+    for (c, (client, server)) in pairs.into_iter().enumerate() {
+        let (client, server) = (Arc::new(client), Arc::new(server));
+        let progress = Arc::new(Progress::default());
+        conns.push((client.clone(), server.clone(), progress.clone()));
+        let cancelled = cancelled.clone();
+        let seen = progress.clone();
+        servers.push(ringbolt::spawn(async move {
+            let mut turn = c as u64;
+            loop {
+                // 0–3 ms: many reads are cancelled before or while bytes
+                // arrive.
+                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let wait = Duration::from_micros((turn >> 33) % 3000);
+                match timeout(wait, server.read(Vec::with_capacity(97))).await {
+                    Err(_) => {
+                        cancelled.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok((Ok(0), _)) => return,
+                    Ok((res, buf)) => {
+                        let n = res.unwrap();
+                        seen.server_read.fetch_add(n, Ordering::Relaxed);
+                        let (res, _) = server.write_all(buf[..n].to_vec()).await;
+                        res.unwrap();
+                        seen.server_echoed.fetch_add(n, Ordering::Relaxed);
+                    }
                 }
             }
-            for h in servers {
-                h.await.unwrap();
-            }
-            assert!(
-                cancelled.load(Ordering::Relaxed) > 0,
-                "no read was cancelled"
-            );
-        });
+        }));
+        clients.push(ringbolt::spawn(async move {
+            let sent: Vec<u8> = (0..ECHO_BYTES).map(|i| (i * 7 + c) as u8).collect();
+            let writer = async {
+                for chunk in sent.chunks(333) {
+                    let (res, _) = client.write_all(chunk.to_vec()).await;
+                    res.unwrap();
+                    let sent = &progress.client_sent;
+                    sent.fetch_add(chunk.len(), Ordering::Relaxed);
+                    ringbolt::time::sleep(Duration::from_micros(200)).await;
+                }
+            };
+            let reader = async {
+                let mut got = Vec::with_capacity(ECHO_BYTES);
+                while got.len() < ECHO_BYTES {
+                    let (n, buf) = client.read(Vec::with_capacity(4096)).await;
+                    let n = n.unwrap();
+                    assert!(n > 0, "the echo ended early");
+                    got.extend_from_slice(&buf[..n]);
+                    progress.client_got.fetch_add(n, Ordering::Relaxed);
+                }
+                got
+            };
+            let ((), got) = ringbolt::join!(writer, reader);
+            assert!(got == sent, "connection {c}: the echo differs");
+            client.shutdown_write().await.unwrap();
+        }));
+    }
+    for h in clients {
+        match timeout(Duration::from_secs(30), h).await {
+            Ok(res) => res.unwrap(),
+            // Say where the bytes stopped: in which task, in which socket's
+            // kernel queue, in which receiver's state.
+            Err(_) => panic!(
+                "{label}: an echo stalled\n{}\n{:#?}",
+                stall_report(&conns),
+                rt.metrics()
+            ),
+        }
+    }
+    for h in servers {
+        h.await.unwrap();
+    }
+    assert!(
+        cancelled.load(Ordering::Relaxed) > 0,
+        "{label}: no read was cancelled"
+    );
+}
+
+/// The stream calls the random-cancel echo makes, for TCP and Unix
+/// streams alike.
+trait EchoStream: AsRawFd + std::fmt::Debug + Send + Sync + 'static {
+    fn read(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<usize, Vec<u8>>> + Send;
+    fn write_all(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<(), Vec<u8>>> + Send;
+    fn shutdown_write(&self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl EchoStream for TcpStream {
+    fn read(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<usize, Vec<u8>>> + Send {
+        TcpStream::read(self, buf)
+    }
+    fn write_all(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<(), Vec<u8>>> + Send {
+        TcpStream::write_all(self, buf)
+    }
+    fn shutdown_write(&self) -> impl Future<Output = io::Result<()>> + Send {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+impl EchoStream for UnixStream {
+    fn read(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<usize, Vec<u8>>> + Send {
+        UnixStream::read(self, buf)
+    }
+    fn write_all(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<(), Vec<u8>>> + Send {
+        UnixStream::write_all(self, buf)
+    }
+    fn shutdown_write(&self) -> impl Future<Output = io::Result<()>> + Send {
+        self.shutdown(std::net::Shutdown::Write)
     }
 }
 
@@ -280,10 +355,11 @@ struct Progress {
     client_got: AtomicUsize,
 }
 
+type Conn<S> = (Arc<S>, Arc<S>, Arc<Progress>);
+
 /// One line per connection: the tasks' counts, the bytes waiting in each
 /// socket's kernel receive and send queues, and each stream's state.
-fn stall_report(conns: &[(Arc<TcpStream>, Arc<TcpStream>, Arc<Progress>)]) -> String {
-    use std::os::fd::AsRawFd;
+fn stall_report<S: EchoStream>(conns: &[Conn<S>]) -> String {
     fn queued(fd: i32, request: libc::c_ulong) -> i64 {
         let mut n: libc::c_int = 0;
         // SAFETY: SIOCINQ/SIOCOUTQ write one int into `n`, which lives
@@ -298,7 +374,8 @@ fn stall_report(conns: &[(Arc<TcpStream>, Arc<TcpStream>, Arc<Progress>)]) -> St
         let (cfd, sfd) = (client.as_raw_fd(), server.as_raw_fd());
         out += &format!(
             "conn {c}: client sent {} got {}; server read {} echoed {}; \
-             kernel queues: server in {} out {}, client in {} out {}\n  client {client:?}\n  server {server:?}\n",
+             kernel queues: server in {} out {}, client in {} out {}\n  \
+             client {client:?}\n  server {server:?}\n",
             p.client_sent.load(Ordering::Relaxed),
             p.client_got.load(Ordering::Relaxed),
             p.server_read.load(Ordering::Relaxed),

@@ -1,26 +1,30 @@
 //! The stream I/O shared by [`TcpStream`](crate::TcpStream) and
-//! [`UnixStream`](crate::UnixStream): reads, writes, vectored I/O and
-//! shutdown on a connected socket.
+//! [`UnixStream`](crate::UnixStream): writes, vectored writes and
+//! shutdown on a connected socket. Reads go through each stream's
+//! [`RingRecv`].
 //!
 //! # Reads and provided buffer rings
 //!
 //! A read takes an owned buffer and gives it back filled (from its start up
-//! to its capacity). On a TCP stream, where the kernel has multishot
-//! receives and provided buffer rings (Linux 6.0+, the io_uring driver,
-//! [`Feature::Multishot`] not switched off), the stream's
-//! [`RingRecv`] keeps one multishot RECV with IOSQE_BUFFER_SELECT armed on
-//! its worker's shared `BufRing`: the kernel picks a ring buffer only when
-//! bytes arrive, so an idle connection pins no receive memory
-//! (`TcpStream::readable` waits without any buffer). Received chunks queue
-//! in the stream and `read` copies them into the caller's buffer, keeping
-//! any remainder for the next read; `read_chunk` hands a chunk out in its
-//! ring buffer instead (a [`RecvBuf`], no copy), which goes back to the
-//! ring when dropped. Elsewhere (thread-pool driver,
-//! multishot off, older kernels) and on Unix streams, a read is an
-//! IORING_OP_RECV straight into the caller's buffer. The signature — owned
-//! buffer in, same buffer out — is the same on both paths.
+//! to its capacity). Where the kernel has multishot receives and provided
+//! buffer rings (Linux 6.0+, the io_uring driver, [`Feature::Multishot`]
+//! not switched off), the stream's [`RingRecv`] keeps one multishot RECV
+//! with IOSQE_BUFFER_SELECT armed on its worker's shared `BufRing`: the
+//! kernel picks a ring buffer only when bytes arrive, so an idle connection
+//! pins no receive memory (`TcpStream::readable` waits without any
+//! buffer). Received chunks queue in the stream and `read` copies them
+//! into the caller's buffer, keeping any remainder for the next read;
+//! `read_chunk` hands a chunk out in its ring buffer instead (a
+//! [`RecvBuf`], no copy), which goes back to the ring when dropped.
+//! Elsewhere (thread-pool driver, multishot off, older kernels) a read is
+//! a plain receive straight into the caller's buffer. The signature —
+//! owned buffer in, same buffer out — is the same on both paths, and so
+//! is cancellation: a read whose future is dropped loses no byte (bytes a
+//! cancelled plain receive got anyway come first in the next read).
 //!
 //! [`Feature::Multishot`]: ringbolt_runtime::Feature::Multishot
+//! [`RingRecv`]: ringbolt_runtime::op::net::RingRecv
+//! [`RecvBuf`]: ringbolt_runtime::buf::RecvBuf
 //!
 //! # Writes
 //!
@@ -33,8 +37,8 @@
 
 use std::io;
 
-use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, RecvBuf};
-use ringbolt_runtime::op::net::{self, RingRecv};
+use ringbolt_runtime::buf::{BufResult, IoBuf};
+use ringbolt_runtime::op::net;
 use ringbolt_runtime::op::Op;
 use ringbolt_runtime::SharedFd;
 
@@ -44,43 +48,6 @@ use crate::behind::Behind;
 /// (IORING_OP_SEND_ZC). `None`: never implicitly — on loopback a zero-copy
 /// send never beat a plain send (see the crate docs).
 pub(crate) const ZC_THRESHOLD: Option<usize> = None;
-
-/// A read through `recv` (the buffer-ring path, which falls back to a
-/// plain receive by itself) or, without one, a plain receive.
-pub(crate) async fn read<B: IoBufMut + Send>(
-    recv: Option<&RingRecv>,
-    fd: &SharedFd,
-    buf: B,
-) -> BufResult<usize, B> {
-    match recv {
-        Some(r) => r.read(fd, buf).await,
-        None => net::recv(fd.clone(), buf, 0).await,
-    }
-}
-
-/// The next received chunk without a copy where `recv` has a buffer ring;
-/// otherwise a plain receive into a new `Vec`. `None` at the end of the
-/// stream.
-pub(crate) async fn read_chunk(
-    recv: Option<&RingRecv>,
-    fd: &SharedFd,
-) -> io::Result<Option<RecvBuf>> {
-    match recv {
-        Some(r) => r.read_chunk(fd).await,
-        None => net::recv_chunk(fd.clone()).await,
-    }
-}
-
-pub(crate) async fn readv<B: IoBufMut + Send>(
-    recv: Option<&RingRecv>,
-    fd: &SharedFd,
-    bufs: Vec<B>,
-) -> BufResult<usize, Vec<B>> {
-    match recv {
-        Some(r) => r.readv(fd, bufs).await,
-        None => net::recv_vectored(fd.clone(), bufs).await,
-    }
-}
 
 pub(crate) async fn write<B: IoBuf + Send>(
     behind: &Behind,

@@ -123,7 +123,7 @@ impl TcpStream {
     ///
     /// The kernel's error (`ECONNRESET`, ...); the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::read(Some(&self.recv), &self.fd, buf).await
+        self.recv.read(&self.fd, buf).await
     }
 
     /// Receives the next chunk of bytes without copying them: a
@@ -168,7 +168,7 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub async fn read_chunk(&self) -> io::Result<Option<RecvBuf>> {
-        sio::read_chunk(Some(&self.recv), &self.fd).await
+        self.recv.read_chunk(&self.fd).await
     }
 
     /// Waits until a [`read`](TcpStream::read) would not wait: bytes have
@@ -209,7 +209,7 @@ impl TcpStream {
     ///
     /// As [`read`](TcpStream::read).
     pub async fn readv<B: IoBufMut + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::readv(Some(&self.recv), &self.fd, bufs).await
+        self.recv.readv(&self.fd, bufs).await
     }
 
     /// Writes the initialised bytes of `buf` (some of them, maybe not all):

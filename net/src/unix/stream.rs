@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, RecvBuf};
-use ringbolt_runtime::op::net::{self as op, sys};
+use ringbolt_runtime::op::net::{self as op, sys, RingRecv};
 use ringbolt_runtime::SharedFd;
 
 use super::{path_addr, SocketAddr};
@@ -17,6 +17,8 @@ use crate::io as sio;
 /// [`TcpStream`](crate::TcpStream).
 pub struct UnixStream {
     fd: SharedFd,
+    /// The read side, as a TCP stream's (see `crate::io`).
+    recv: RingRecv,
     /// The write-behind send in flight, if any (see `crate::behind`).
     behind: Behind,
 }
@@ -29,6 +31,7 @@ impl UnixStream {
     fn from_shared(fd: SharedFd) -> Self {
         UnixStream {
             fd,
+            recv: RingRecv::new(),
             behind: Behind::default(),
         }
     }
@@ -80,20 +83,20 @@ impl UnixStream {
     ///
     /// The kernel's error; the buffer comes back too.
     pub async fn read<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::read(None, &self.fd, buf).await
+        self.recv.read(&self.fd, buf).await
     }
 
-    /// Receives the next chunk of bytes (up to
+    /// Receives the next chunk of bytes without copying it, as
+    /// [`TcpStream::read_chunk`](crate::TcpStream::read_chunk) does: in a
+    /// ring buffer where the worker has a buffer ring, else up to
     /// [`READ_CHUNK_FALLBACK`](ringbolt_runtime::op::net::READ_CHUNK_FALLBACK)
-    /// bytes, into a new `Vec`: Unix streams read without a buffer ring);
-    /// `None` means the peer closed its sending side. The same shape as
-    /// [`TcpStream::read_chunk`](crate::TcpStream::read_chunk).
+    /// bytes in a new `Vec`. `None` means the peer closed its sending side.
     ///
     /// # Errors
     ///
     /// The kernel's error.
     pub async fn read_chunk(&self) -> io::Result<Option<RecvBuf>> {
-        sio::read_chunk(None, &self.fd).await
+        self.recv.read_chunk(&self.fd).await
     }
 
     /// Reads into the buffers in order, in one RECVMSG.
@@ -102,7 +105,7 @@ impl UnixStream {
     ///
     /// The kernel's error.
     pub async fn readv<B: IoBufMut + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::readv(None, &self.fd, bufs).await
+        self.recv.readv(&self.fd, bufs).await
     }
 
     /// Writes the initialised bytes of `buf` (some of them, maybe not all).
@@ -196,7 +199,9 @@ impl UnixStream {
     /// A std stream for the same connection (the descriptor is
     /// duplicated), in blocking mode as std's own streams are (under the
     /// thread-pool driver, `connect` switches the socket to non-blocking
-    /// mode).
+    /// mode). Bytes this stream received and did not hand out through
+    /// `read` are dropped with it, as for
+    /// [`TcpStream::into_std`](crate::TcpStream::into_std).
     ///
     /// # Errors
     ///
@@ -224,6 +229,7 @@ impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnixStream")
             .field("fd", &self.fd.as_raw_fd())
+            .field("recv", &self.recv)
             .finish()
     }
 }

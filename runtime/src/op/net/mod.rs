@@ -45,6 +45,7 @@ mod msghdr;
 mod recv;
 mod recv_multi;
 mod recv_ring;
+mod recv_salvage;
 mod recvmsg;
 mod send;
 mod send_zc;

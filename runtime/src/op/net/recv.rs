@@ -70,6 +70,17 @@ unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
 }
 
 impl<B: IoBufMut + Send> Recv<B> {
+    /// Appends the first `n` bytes the receive put in the buffer to `out`
+    /// (`n` is a completed receive's result).
+    pub(crate) fn copy_into(&self, n: usize, out: &mut Vec<u8>) {
+        let n = n.min(self.buf.bytes_total());
+        // SAFETY: a receive that returned `n` wrote the buffer's first `n`
+        // bytes (`n` is clamped to the length it was given), so they are
+        // initialised; the op owns the buffer and nothing writes it now.
+        let got = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), n) };
+        out.extend_from_slice(got);
+    }
+
     /// One `recv(2)` with `flags`.
     fn call(&mut self, flags: i32) -> io::Result<u32> {
         let len = self.buf.bytes_total().min(crate::op::MAX_RW);

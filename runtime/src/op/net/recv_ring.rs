@@ -49,7 +49,11 @@
 //!
 //! Where buffer rings are unavailable (the thread-pool driver, multishot
 //! switched off, an old kernel) and nothing is queued or armed, a read is a
-//! plain IORING_OP_RECV into the caller's buffer, as before.
+//! plain IORING_OP_RECV into the caller's buffer. One such receive runs at
+//! a time: if its future is dropped and the kernel's completion beats the
+//! cancellation, the bytes it got are queued here (see
+//! [`recv_salvage`](super::recv_salvage)) and the next read returns them
+//! first, so a dropped read loses nothing on this path either.
 //!
 //! The queue is bounded by the ring: a connection that receives faster
 //! than it is read can hold every buffer of its worker's ring, and the
@@ -65,11 +69,13 @@ use std::task::{Context, Poll, Waker};
 use io_uring::cqueue;
 
 use super::recv_multi::RecvMulti;
+use super::recv_salvage::{Salvage, Salvaged};
+use super::{Recv, RecvMsg, READ_CHUNK_FALLBACK};
 use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::bufring::BufRing;
 use crate::driver::Sink;
 use crate::fd::SharedFd;
-use crate::op::{cqe_result, streaming};
+use crate::op::{cqe_result, streaming, Op};
 use crate::spin::{SpinGuard, SpinLock};
 use crate::task::raw::wake_local_by_ref;
 
@@ -110,6 +116,9 @@ struct State {
     direct_waiting: bool,
     /// Other readers waiting for the op's next CQE (woken by value).
     readers: Vec<Waker>,
+    /// A plain receive is in flight, its future possibly dropped: nothing
+    /// else receives until it is over (see `recv_salvage`).
+    plain: bool,
 }
 
 enum Item {
@@ -119,6 +128,12 @@ enum Item {
         bid: u16,
         len: u32,
         off: u32,
+    },
+    /// Bytes a plain receive got after its future was dropped, read up
+    /// to `off`.
+    Owned {
+        data: Vec<u8>,
+        off: usize,
     },
     Err(io::Error),
     Eof,
@@ -161,6 +176,33 @@ impl Sink for Shared {
             }
         }
         wakers.append(&mut st.readers);
+    }
+}
+
+impl Salvage for Shared {
+    fn salvaged(&self, got: io::Result<Vec<u8>>) {
+        let item = match got {
+            Ok(data) if data.is_empty() => return,
+            Ok(data) => Item::Owned { data, off: 0 },
+            Err(e) => Item::Err(e),
+        };
+        self.lock().queue.push_back(item);
+    }
+
+    fn finished(&self) {
+        let readers = {
+            let mut st = self.lock();
+            st.plain = false;
+            let mut readers = std::mem::take(&mut st.readers);
+            if std::mem::take(&mut st.direct_waiting) {
+                readers.extend(st.direct.clone());
+            }
+            readers
+        };
+        // Outside the lock: a waker may be user code.
+        for r in readers {
+            r.wake();
+        }
     }
 }
 
@@ -210,7 +252,12 @@ impl RingRecv {
         let outcome = poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Copy(&mut copy))).await;
         match outcome {
             Outcome::Done(res) => (res, buf),
-            Outcome::Fallback => super::recv(fd.clone(), buf, 0).await,
+            Outcome::Fallback => {
+                let recv = Recv::new(fd.clone(), buf, 0);
+                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+                let buf = done.data.into_inner().into_buf(&done.result);
+                (done.result.map(|n| n as usize), buf)
+            }
         }
     }
 
@@ -260,7 +307,12 @@ impl RingRecv {
         let outcome = poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Copy(&mut copy))).await;
         match outcome {
             Outcome::Done(res) => (res, bufs),
-            Outcome::Fallback => super::recv_vectored(fd.clone(), bufs).await,
+            Outcome::Fallback => {
+                let recv = RecvMsg::new(fd.clone(), bufs, false, 0);
+                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+                let (bufs, _, _) = done.data.into_inner().into_parts(&done.result);
+                (done.result.map(|n| n as usize), bufs)
+            }
         }
     }
 
@@ -279,7 +331,13 @@ impl RingRecv {
         match outcome {
             Outcome::Done(Ok(_)) => Ok(chunk),
             Outcome::Done(Err(e)) => Err(e),
-            Outcome::Fallback => super::recv_chunk(fd.clone()).await,
+            Outcome::Fallback => {
+                let buf = Vec::with_capacity(READ_CHUNK_FALLBACK);
+                let recv = Recv::new(fd.clone(), buf, 0);
+                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+                let buf = done.data.into_inner().into_buf(&done.result);
+                Ok((done.result? > 0).then(|| RecvBuf::from(buf)))
+            }
         }
     }
 
@@ -311,6 +369,7 @@ impl RingRecv {
             .iter()
             .map(|i| match i {
                 Item::Data { len, off, .. } => (len - off) as usize,
+                Item::Owned { data, off } => data.len() - off,
                 _ => 0,
             })
             .sum()
@@ -350,7 +409,17 @@ impl RingRecv {
                 st = self.shared.lock();
                 continue;
             }
+            if st.plain {
+                // A dropped plain receive is still in flight: what it got
+                // comes first.
+                st.wait(cx.waker());
+                return Poll::Pending;
+            }
             let Some(ring) = BufRing::current() else {
+                if !matches!(take, Take::Probe) {
+                    // Until the plain receive is over (`Salvage::finished`).
+                    st.plain = true;
+                }
                 return Poll::Ready(Outcome::Fallback);
             };
             if st.enobufs {
@@ -495,6 +564,19 @@ impl State {
                         break;
                     }
                 }
+                Item::Owned { data, off } => {
+                    let src = &data[*off..];
+                    let n = copy(src);
+                    let full = n < src.len();
+                    *off += n;
+                    total += n;
+                    if *off == data.len() {
+                        self.queue.pop_front();
+                    }
+                    if full {
+                        break;
+                    }
+                }
                 // Data before an error or the end goes out first.
                 _ if total > 0 => break,
                 Item::Err(_) => {
@@ -533,6 +615,12 @@ impl State {
                     let chunk = unsafe { RecvBuf::from_ring(ring.clone(), bid, off, len) };
                     let n = chunk.len();
                     *out = Some(chunk);
+                    return Some(Ok(n));
+                }
+                Item::Owned { mut data, off } => {
+                    data.drain(..off);
+                    let n = data.len();
+                    *out = Some(RecvBuf::from(data));
                     return Some(Ok(n));
                 }
                 Item::Err(e) => return Some(Err(e)),
@@ -617,5 +705,69 @@ impl fmt::Debug for RingRecv {
             .field("reader_waiting", &st.direct_waiting)
             .field("other_readers", &st.readers.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::os::fd::OwnedFd;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+    use crate::op::OpCode;
+
+    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
+        pin!(f).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn bytes_a_dropped_plain_receive_got_come_first() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = SharedFd::new(OwnedFd::from(a));
+        let recv = RingRecv::new();
+        // A plain receive is in flight, its future dropped: a read waits.
+        recv.shared.lock().plain = true;
+        let mut op = Salvaged::new(
+            Recv::new(fd.clone(), b"salvaged".to_vec(), 0),
+            recv.shared.clone(),
+        );
+        assert!(poll_once(recv.read(&fd, Vec::with_capacity(4))).is_pending());
+        // Its completion (8 bytes) arrives after all and the op ends.
+        op.orphan_completed(8, 0);
+        drop(op);
+        assert_eq!(recv.queued(), 8);
+        // The next reads get those bytes, in order, without any I/O (no
+        // runtime here to do any).
+        let Poll::Ready((Ok(4), buf)) = poll_once(recv.read(&fd, Vec::with_capacity(4))) else {
+            panic!("the salvaged bytes were not read first");
+        };
+        assert_eq!(buf, b"salv");
+        let Poll::Ready(Ok(Some(chunk))) = poll_once(recv.read_chunk(&fd)) else {
+            panic!("the rest of the salvaged bytes were not handed out");
+        };
+        assert_eq!(&chunk[..], b"aged");
+        assert_eq!(recv.queued(), 0);
+    }
+
+    #[test]
+    fn a_dropped_plain_receive_that_failed_reports_its_error_once() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = SharedFd::new(OwnedFd::from(a));
+        let recv = RingRecv::new();
+        let mut op = Salvaged::new(
+            Recv::new(fd.clone(), Vec::with_capacity(8), 0),
+            recv.shared.clone(),
+        );
+        // Our own cancellation took nothing: nothing is queued.
+        op.orphan_completed(-libc::ECANCELED, 0);
+        assert_eq!(recv.shared.lock().queue.len(), 0);
+        op.orphan_completed(-libc::ECONNRESET, 0);
+        drop(op);
+        let Poll::Ready((Err(e), _)) = poll_once(recv.read(&fd, Vec::with_capacity(4))) else {
+            panic!("the salvaged error was not reported");
+        };
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
     }
 }

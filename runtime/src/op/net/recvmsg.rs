@@ -96,6 +96,22 @@ unsafe impl<B: IoBufMut + Send> OpCode for RecvMsg<B> {
 }
 
 impl<B: IoBufMut + Send> RecvMsg<B> {
+    /// Appends the first `n` bytes the receive scattered over the buffers
+    /// to `out` (`n` is a completed receive's result).
+    pub(crate) fn copy_into(&self, n: usize, out: &mut Vec<u8>) {
+        let mut left = n;
+        for b in &self.bufs {
+            let take = left.min(b.bytes_total());
+            // SAFETY: the kernel fills the iovecs in order, so the first
+            // `take` bytes of this buffer (at most the length its iovec was
+            // given) were written; the op owns the buffers and nothing
+            // writes them now.
+            let got = unsafe { std::slice::from_raw_parts(b.stable_ptr(), take) };
+            out.extend_from_slice(got);
+            left -= take;
+        }
+    }
+
     /// One `recvmsg(2)` with `flags`.
     fn call(&mut self, flags: i32) -> io::Result<u32> {
         // SAFETY: the msghdr and everything it points to is valid and
