@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -223,6 +223,61 @@ fn unix_reads_cancelled_at_random_lose_and_repeat_nothing() {
                 .map(|_| UnixStream::pair().unwrap())
                 .collect();
             random_cancel_echo(&rt, label, pairs).await;
+        });
+    }
+}
+
+#[test]
+fn datagram_receives_cancelled_at_random_lose_nothing() {
+    // A paced sender and a receiver whose every receive races a short
+    // timer: every datagram arrives once, in order (loopback neither drops
+    // nor reorders at this pace).
+    const DATAGRAMS: u32 = 1500;
+    for (label, rt) in echo_runtimes() {
+        rt.block_on(async {
+            let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let (to, from) = (rx.local_addr().unwrap(), tx.local_addr().unwrap());
+            let sent_all = Arc::new(AtomicBool::new(false));
+            let done = sent_all.clone();
+            let sender = ringbolt::spawn(async move {
+                for i in 0..DATAGRAMS {
+                    let (res, _) = tx.send_to(i.to_le_bytes().to_vec(), to).await;
+                    res.unwrap();
+                    if i % 8 == 0 {
+                        ringbolt::time::sleep(Duration::from_micros(200)).await;
+                    }
+                }
+                done.store(true, Ordering::Release);
+            });
+            let (mut got, mut cancelled, mut turn) = (Vec::new(), 0, 1u64);
+            while got.len() < DATAGRAMS as usize {
+                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let wait = Duration::from_micros((turn >> 33) % 1500);
+                let recv = rx.recv_from(Vec::with_capacity(8));
+                // Once all are sent, the rest must come without waiting long.
+                let wait = match sent_all.load(Ordering::Acquire) {
+                    true if cancelled % 2 == 1 => LONG,
+                    _ => wait,
+                };
+                match timeout(wait, recv).await {
+                    Err(_) if wait == LONG => {
+                        panic!("{label}: {} of {DATAGRAMS} datagrams arrived", got.len())
+                    }
+                    Err(_) => cancelled += 1,
+                    Ok((res, buf)) => {
+                        let (n, sender) = res.unwrap();
+                        assert_eq!((n, sender), (4, from), "{label}");
+                        got.push(u32::from_le_bytes(buf[..4].try_into().unwrap()));
+                    }
+                }
+            }
+            sender.await.unwrap();
+            assert!(
+                got.iter().copied().eq(0..DATAGRAMS),
+                "{label}: datagrams lost or repeated"
+            );
+            assert!(cancelled > 0, "{label}: no receive was cancelled");
         });
     }
 }

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
-use ringbolt_runtime::op::net::{self as op, sys, SockAddr};
+use ringbolt_runtime::op::net::{self as op, sys, DgramRecv, SockAddr};
 use ringbolt_runtime::SharedFd;
 
 use crate::addr;
@@ -37,6 +37,8 @@ use crate::addr;
 /// ```
 pub struct UdpSocket {
     fd: SharedFd,
+    /// The receive side: a dropped receive loses no datagram.
+    recv: DgramRecv,
 }
 
 impl UdpSocket {
@@ -52,6 +54,7 @@ impl UdpSocket {
             sys::bind(&fd, &SockAddr::from_inet(a))?;
             Ok(UdpSocket {
                 fd: SharedFd::new(fd),
+                recv: DgramRecv::new(),
             })
         })
         .await
@@ -96,7 +99,7 @@ impl UdpSocket {
     ///
     /// The kernel's error.
     pub async fn recv_from<B: IoBufMut + Send>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
-        let (res, buf) = op::recv_from(self.fd.clone(), buf).await;
+        let (res, buf) = self.recv.recv_from(&self.fd, buf).await;
         let res = res.and_then(|(n, from)| Ok((n, addr::inet(&from)?)));
         (res, buf)
     }
@@ -117,7 +120,8 @@ impl UdpSocket {
     ///
     /// The kernel's error (`ECONNREFUSED`, ...).
     pub async fn recv<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        op::recv(self.fd.clone(), buf, 0).await
+        let (res, buf) = self.recv.recv_from(&self.fd, buf).await;
+        (res.map(|(n, _)| n), buf)
     }
 
     /// The address the socket is bound to.
@@ -162,12 +166,15 @@ impl UdpSocket {
         socket.set_nonblocking(false)?;
         Ok(UdpSocket {
             fd: SharedFd::new(OwnedFd::from(socket)),
+            recv: DgramRecv::new(),
         })
     }
 
     /// A std socket for the same socket (the descriptor is duplicated), in
     /// blocking mode as std's own sockets are (under the thread-pool
-    /// driver, `connect` switches the socket to non-blocking mode).
+    /// driver, `connect` switches the socket to non-blocking mode). A
+    /// datagram that a cancelled receive took and no receive handed out
+    /// yet is dropped with this socket.
     ///
     /// # Errors
     ///

@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
-use ringbolt_runtime::op::net::{self as op, sys};
+use ringbolt_runtime::op::net::{self as op, sys, DgramRecv};
 use ringbolt_runtime::SharedFd;
 
 use super::{path_addr, SocketAddr};
@@ -30,12 +30,15 @@ use super::{path_addr, SocketAddr};
 /// ```
 pub struct UnixDatagram {
     fd: SharedFd,
+    /// The receive side: a dropped receive loses no datagram.
+    recv: DgramRecv,
 }
 
 impl UnixDatagram {
     fn from_owned(fd: OwnedFd) -> Self {
         UnixDatagram {
             fd: SharedFd::new(fd),
+            recv: DgramRecv::new(),
         }
     }
 
@@ -110,7 +113,7 @@ impl UnixDatagram {
     ///
     /// The kernel's error.
     pub async fn recv_from<B: IoBufMut + Send>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
-        let (res, buf) = op::recv_from(self.fd.clone(), buf).await;
+        let (res, buf) = self.recv.recv_from(&self.fd, buf).await;
         (res.map(|(n, a)| (n, SocketAddr::from_sockaddr(&a))), buf)
     }
 
@@ -129,7 +132,8 @@ impl UnixDatagram {
     ///
     /// The kernel's error.
     pub async fn recv<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        op::recv(self.fd.clone(), buf, 0).await
+        let (res, buf) = self.recv.recv_from(&self.fd, buf).await;
+        (res.map(|(n, _)| n), buf)
     }
 
     /// The address the socket is bound to.
@@ -162,7 +166,9 @@ impl UnixDatagram {
 
     /// A std socket for the same socket (the descriptor is duplicated), in
     /// blocking mode as std's own sockets are (under the thread-pool
-    /// driver, `connect` switches the socket to non-blocking mode).
+    /// driver, `connect` switches the socket to non-blocking mode). A
+    /// datagram that a cancelled receive took and no receive handed out
+    /// yet is dropped with this socket.
     ///
     /// # Errors
     ///

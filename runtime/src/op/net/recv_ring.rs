@@ -69,7 +69,7 @@ use std::task::{Context, Poll, Waker};
 use io_uring::cqueue;
 
 use super::recv_multi::RecvMulti;
-use super::recv_salvage::{Salvage, Salvaged};
+use super::recv_salvage::{fill, Got, Salvage, Salvaged};
 use super::{Recv, RecvMsg, READ_CHUNK_FALLBACK};
 use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::bufring::BufRing;
@@ -180,10 +180,14 @@ impl Sink for Shared {
 }
 
 impl Salvage for Shared {
-    fn salvaged(&self, got: io::Result<Vec<u8>>) {
+    fn salvaged(&self, got: io::Result<Got>) {
         let item = match got {
-            Ok(data) if data.is_empty() => return,
-            Ok(data) => Item::Owned { data, off: 0 },
+            // The end of the stream: it stays in the socket.
+            Ok(got) if got.bytes.is_empty() => return,
+            Ok(got) => Item::Owned {
+                data: got.bytes,
+                off: 0,
+            },
             Err(e) => Item::Err(e),
         };
         self.lock().queue.push_back(item);
@@ -238,14 +242,7 @@ impl RingRecv {
         }
         let mut filled = 0;
         let mut copy = |src: &[u8]| {
-            let n = src.len().min(total - filled);
-            // SAFETY: `filled + n <= bytes_total()`, so the copy stays inside the buffer's
-            // memory (IoBufMut contract), which `src` (a ring buffer) does not overlap; the
-            // bytes written are initialised, so `set_init` may cover them.
-            unsafe {
-                std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr().add(filled), n);
-                buf.set_init(filled + n);
-            }
+            let n = fill(&mut buf, filled, src);
             filled += n;
             n
         };
@@ -287,18 +284,7 @@ impl RingRecv {
                     off = 0;
                     continue;
                 }
-                let n = room.min(src.len() - taken);
-                // SAFETY: `off + n <= bytes_total()` of this buffer (IoBufMut contract:
-                // valid, writable, not overlapping the ring buffer `src`); the bytes
-                // written are initialised.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        src.as_ptr().add(taken),
-                        b.stable_mut_ptr().add(off),
-                        n,
-                    );
-                    b.set_init(off + n);
-                }
+                let n = fill(b, off, &src[taken..]);
                 off += n;
                 taken += n;
             }

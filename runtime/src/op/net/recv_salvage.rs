@@ -1,5 +1,6 @@
-//! [`Salvaged`]: a plain receive of a [`RingRecv`](super::RingRecv) that
-//! loses nothing when its future is dropped.
+//! [`Salvaged`]: a plain receive of a [`RingRecv`](super::RingRecv) or a
+//! [`DgramRecv`](super::DgramRecv) that loses nothing when its future is
+//! dropped.
 //!
 //! A dropped receive is cancelled in the kernel, but the cancellation can
 //! come too late: the kernel may already have copied bytes into the
@@ -8,7 +9,8 @@
 //! cut a hole in the stream. The wrapper hands them to its receiver
 //! instead ([`Salvage::salvaged`]), whose next read returns them first.
 //! The receiver runs one plain receive at a time, so salvaged bytes always
-//! come before anything a later receive gets.
+//! come before anything a later receive gets. A datagram is salvaged
+//! whole, with its sender's address.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -16,38 +18,71 @@ use std::sync::Arc;
 
 use io_uring::squeue;
 
-use super::{Recv, RecvMsg};
+use super::{Recv, RecvMsg, SockAddr};
 use crate::buf::IoBufMut;
 use crate::op::OpCode;
 
 /// Where a dropped receive's bytes go, and who learns that the receive is
 /// over: the receiver's shared state.
 pub(crate) trait Salvage: Send + Sync + 'static {
-    /// The bytes (or the error) a receive got after its future was
-    /// dropped, to be read before anything else.
-    fn salvaged(&self, got: io::Result<Vec<u8>>);
+    /// What (or the error) a receive got after its future was dropped, to
+    /// be read before anything else.
+    fn salvaged(&self, got: io::Result<Got>);
 
     /// The receive is over, collected or not: the next may start.
     fn finished(&self);
 }
 
+/// What a completed receive got: its bytes and, for a RECVMSG that
+/// recorded it, the sender's address.
+#[derive(Debug)]
+pub(crate) struct Got {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) from: Option<SockAddr>,
+}
+
 /// A receive op whose received bytes can be copied out after its
 /// completion.
 pub(crate) trait Received {
-    /// Appends the first `n` received bytes to `out`.
-    fn copy_received(&self, n: usize, out: &mut Vec<u8>);
+    /// The first `n` received bytes (`n` is the completion's result), and
+    /// the sender's address if the op recorded it.
+    fn received(&mut self, n: usize) -> Got;
 }
 
 impl<B: IoBufMut + Send> Received for Recv<B> {
-    fn copy_received(&self, n: usize, out: &mut Vec<u8>) {
-        self.copy_into(n, out);
+    fn received(&mut self, n: usize) -> Got {
+        let mut bytes = Vec::with_capacity(n);
+        self.copy_into(n, &mut bytes);
+        Got { bytes, from: None }
     }
 }
 
 impl<B: IoBufMut + Send> Received for RecvMsg<B> {
-    fn copy_received(&self, n: usize, out: &mut Vec<u8>) {
-        self.copy_into(n, out);
+    fn received(&mut self, n: usize) -> Got {
+        let mut bytes = Vec::with_capacity(n);
+        self.copy_into(n, &mut bytes);
+        Got {
+            bytes,
+            from: self.take_addr(),
+        }
     }
+}
+
+/// Copies `src` into `buf` from offset `at`, as much as fits in its
+/// capacity, and marks the bytes up to there initialised; returns how many
+/// it copied.
+pub(crate) fn fill<B: IoBufMut>(buf: &mut B, at: usize, src: &[u8]) -> usize {
+    let n = src.len().min(buf.bytes_total().saturating_sub(at));
+    // SAFETY: `at + n <= bytes_total()`, so the copy stays inside the
+    // buffer's memory (IoBufMut contract), which `src` (a ring buffer or
+    // salvaged bytes, never the caller's buffer) does not overlap; the
+    // bytes up to `at + n` are initialised (those before `at` by earlier
+    // calls), so `set_init` may cover them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr().add(at), n);
+        buf.set_init(at + n);
+    }
+    n
 }
 
 /// A plain receive (`T`) reporting to its receiver (`S`): a completion
@@ -94,12 +129,10 @@ unsafe impl<T: OpCode + Received, S: Salvage> OpCode for Salvaged<T, S> {
 
     fn orphan_completed(&mut self, res: i32, flags: u32) {
         match res {
-            // The end of the stream stays in the socket: the next receive
-            // sees it again.
-            0 => {}
-            n if n > 0 => {
-                let mut got = Vec::with_capacity(n as usize);
-                self.op.copy_received(n as usize, &mut got);
+            // 0 is a stream's end (the receiver ignores it: it stays in the
+            // socket) or an empty datagram (the receiver keeps it).
+            n if n >= 0 => {
+                let got = self.op.received(n as usize);
                 self.end.0.salvaged(Ok(got));
             }
             // Our own cancellation: nothing was taken.

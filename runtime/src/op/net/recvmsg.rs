@@ -112,6 +112,11 @@ impl<B: IoBufMut + Send> RecvMsg<B> {
         }
     }
 
+    /// The sender's address, if the op recorded it (taken out).
+    pub(crate) fn take_addr(&mut self) -> Option<SockAddr> {
+        self.msg.take_addr()
+    }
+
     /// One `recvmsg(2)` with `flags`.
     fn call(&mut self, flags: i32) -> io::Result<u32> {
         // SAFETY: the msghdr and everything it points to is valid and

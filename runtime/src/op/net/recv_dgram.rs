@@ -1,0 +1,188 @@
+//! [`DgramRecv`]: the receive side of a datagram socket, where a receive
+//! whose future is dropped loses no datagram.
+//!
+//! Each receive is one RECVMSG that records the sender, wrapped in
+//! [`Salvaged`]: if its future is dropped and the kernel's completion beats
+//! the cancellation, the datagram it got (with its sender) is queued here
+//! and the next receive returns it. One receive runs at a time, so a
+//! salvaged datagram always comes before the ones after it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+
+use super::recv_salvage::{fill, Got, Salvage, Salvaged};
+use super::{RecvMsg, SockAddr};
+use crate::buf::{BufResult, IoBufMut};
+use crate::fd::SharedFd;
+use crate::op::Op;
+use crate::spin::SpinLock;
+
+/// The receive side of a datagram socket (UDP, Unix datagrams): see the
+/// module docs. `Send + Sync`; one per socket.
+pub struct DgramRecv {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: SpinLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// A receive is in flight, its future possibly dropped.
+    busy: bool,
+    /// Datagrams (or errors) receives got after their future was dropped.
+    salvaged: VecDeque<io::Result<Got>>,
+    /// Receives waiting for the one in flight to end.
+    waiting: Vec<Waker>,
+}
+
+impl Salvage for Shared {
+    fn salvaged(&self, got: io::Result<Got>) {
+        self.state.lock().salvaged.push_back(got);
+    }
+
+    fn finished(&self) {
+        let waiting = {
+            let mut st = self.state.lock();
+            st.busy = false;
+            std::mem::take(&mut st.waiting)
+        };
+        // Outside the lock: a waker may be user code.
+        for w in waiting {
+            w.wake();
+        }
+    }
+}
+
+impl Default for DgramRecv {
+    fn default() -> Self {
+        DgramRecv::new()
+    }
+}
+
+impl DgramRecv {
+    /// A receiver with nothing in flight.
+    pub fn new() -> Self {
+        DgramRecv {
+            shared: Arc::new(Shared {
+                state: SpinLock::new(State::default()),
+            }),
+        }
+    }
+
+    /// Receives one datagram on `fd` into `buf` (from its start up to its
+    /// capacity): its length and sender. The part of a datagram longer than
+    /// the buffer is lost, as with `recvfrom(2)`.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error; the buffer comes back too.
+    pub async fn recv_from<B: IoBufMut + Send>(
+        &self,
+        fd: &SharedFd,
+        mut buf: B,
+    ) -> BufResult<(usize, SockAddr), B> {
+        let salvaged = poll_fn(|cx| {
+            let mut st = self.shared.state.lock();
+            if let Some(got) = st.salvaged.pop_front() {
+                return Poll::Ready(Some(got));
+            }
+            if st.busy {
+                if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    st.waiting.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            // Until the receive is over (`Salvage::finished`).
+            st.busy = true;
+            Poll::Ready(None)
+        })
+        .await;
+        match salvaged {
+            Some(Ok(got)) => {
+                let n = fill(&mut buf, 0, &got.bytes);
+                let from = got.from.unwrap_or_else(SockAddr::empty);
+                (Ok((n, from)), buf)
+            }
+            Some(Err(e)) => (Err(e), buf),
+            None => {
+                let recv = RecvMsg::new(fd.clone(), vec![buf], true, 0);
+                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+                let (mut bufs, from, _) = done.data.into_inner().into_parts(&done.result);
+                let buf = bufs.pop().expect("one buffer in, one out");
+                let res = done
+                    .result
+                    .map(|n| (n as usize, from.unwrap_or_else(SockAddr::empty)));
+                (res, buf)
+            }
+        }
+    }
+
+    /// Datagrams received after their receive's future was dropped, not
+    /// handed out yet.
+    pub fn salvaged(&self) -> usize {
+        self.shared.state.lock().salvaged.len()
+    }
+}
+
+impl fmt::Debug for DgramRecv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.state.lock();
+        f.debug_struct("DgramRecv")
+            .field("busy", &st.busy)
+            .field("salvaged", &st.salvaged.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::os::fd::OwnedFd;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use super::*;
+    use crate::op::OpCode;
+
+    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
+        pin!(f).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn datagrams_dropped_receives_got_come_next_whole_and_in_order() {
+        let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        let fd = SharedFd::new(OwnedFd::from(a));
+        let recv = DgramRecv::new();
+        recv.shared.state.lock().busy = true;
+        assert!(poll_once(recv.recv_from(&fd, Vec::with_capacity(8))).is_pending());
+        for (dgram, n) in [(b"first".to_vec(), 5), (b"x".to_vec(), 0)] {
+            // A receive whose future was dropped completes after all: a
+            // datagram of `n` bytes (0: an empty one, kept as well).
+            let mut op = Salvaged::new(
+                RecvMsg::new(fd.clone(), vec![dgram], true, 0),
+                recv.shared.clone(),
+            );
+            op.orphan_completed(n, 0);
+        }
+        recv.shared.finished();
+        assert_eq!(recv.salvaged(), 2);
+        // Handed out without any I/O (no runtime here to do any), each
+        // whole as far as the buffer holds it.
+        let Poll::Ready((Ok((3, _)), buf)) = poll_once(recv.recv_from(&fd, Vec::with_capacity(3)))
+        else {
+            panic!("the salvaged datagram was not received first");
+        };
+        assert_eq!(buf, b"fir");
+        let Poll::Ready((Ok((0, _)), _)) = poll_once(recv.recv_from(&fd, Vec::with_capacity(8)))
+        else {
+            panic!("the salvaged empty datagram was not received next");
+        };
+        assert_eq!(recv.salvaged(), 0);
+    }
+}
