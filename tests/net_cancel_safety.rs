@@ -282,6 +282,63 @@ fn datagram_receives_cancelled_at_random_lose_nothing() {
     }
 }
 
+#[test]
+fn accepts_cancelled_at_random_lose_no_connection() {
+    // Connections wait in the backlog, each having sent its number; an
+    // accept loop races every accept against a short timer, a quarter of
+    // which expire at once (under io_uring the accept is then dropped with
+    // its SQE not even submitted, and the kernel may still complete it):
+    // every connection is accepted once.
+    const CONNECTS: u32 = 300;
+    for (label, rt) in echo_runtimes() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut open = Vec::new();
+            for i in 0..CONNECTS {
+                let s = TcpStream::connect(addr).await.unwrap();
+                let (res, _) = s.write_all(i.to_le_bytes().to_vec()).await;
+                res.unwrap();
+                open.push(s);
+            }
+            let (mut got, mut cancelled, mut turn) = (Vec::new(), 0, 7u64);
+            while got.len() < CONNECTS as usize {
+                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let wait = match turn >> 62 {
+                    0 => Duration::ZERO,
+                    _ => Duration::from_micros((turn >> 33) % 1500),
+                };
+                match timeout(wait, listener.accept()).await {
+                    Err(_) => cancelled += 1,
+                    Ok(res) => {
+                        let (server, _) = res.unwrap();
+                        let (n, buf) = server.read(Vec::with_capacity(4)).await;
+                        assert_eq!(n.unwrap(), 4, "{label}");
+                        got.push(u32::from_le_bytes(buf[..4].try_into().unwrap()));
+                    }
+                }
+                assert!(
+                    cancelled < 5_000,
+                    "{label}: {} of {CONNECTS} connections accepted",
+                    got.len()
+                );
+            }
+            got.sort_unstable();
+            assert!(
+                got.iter().copied().eq(0..CONNECTS),
+                "{label}: connections lost or repeated"
+            );
+            // Under the thread-pool driver an accept with a connection
+            // waiting completes in its first poll, before any timer.
+            assert!(
+                cancelled > 0 || label == "thread-pool",
+                "{label}: no accept was cancelled"
+            );
+            assert!(timeout(SHORT, listener.accept()).await.is_err(), "{label}");
+        });
+    }
+}
+
 const ECHO_CONNS: usize = 16;
 const ECHO_BYTES: usize = 20_000;
 

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use ringbolt_runtime::op::net::{self as op, sys, SockAddr};
+use ringbolt_runtime::op::net::{self as op, sys, Acceptor, SockAddr};
 use ringbolt_runtime::SharedFd;
 
 use super::{ListenOptions, TcpStream};
@@ -34,6 +34,8 @@ use crate::incoming::Incoming;
 /// ```
 pub struct TcpListener {
     fd: SharedFd,
+    /// Single-shot accepts: a dropped one loses no connection.
+    acceptor: Acceptor,
 }
 
 impl TcpListener {
@@ -82,19 +84,21 @@ impl TcpListener {
         sys::listen(&fd, opts.backlog)?;
         Ok(TcpListener {
             fd: SharedFd::new(fd),
+            acceptor: Acceptor::new(),
         })
     }
 
     /// Accepts one connection: the stream and the peer's address.
     ///
     /// Dropping the future before it completes cancels the accept; a
-    /// connection the kernel accepted in the meantime is closed, not leaked.
+    /// connection the kernel accepted in the meantime is kept for the next
+    /// `accept` (one already waiting takes it), neither lost nor leaked.
     ///
     /// # Errors
     ///
     /// The kernel's error (`EMFILE` when out of descriptors, ...).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = op::accept(self.fd.clone()).await?;
+        let (fd, peer) = self.acceptor.accept(&self.fd).await?;
         let stream = TcpStream::from_owned(fd);
         let peer = match addr::inet(&peer) {
             Ok(a) => a,
@@ -152,6 +156,7 @@ impl TcpListener {
         listener.set_nonblocking(false)?;
         Ok(TcpListener {
             fd: SharedFd::new(OwnedFd::from(listener)),
+            acceptor: Acceptor::new(),
         })
     }
 

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use ringbolt_runtime::op::net::{self as op, sys};
+use ringbolt_runtime::op::net::{self as op, sys, Acceptor};
 use ringbolt_runtime::SharedFd;
 
 use super::{path_addr, SocketAddr, UnixStream};
@@ -40,6 +40,8 @@ use crate::incoming::Incoming;
 /// ```
 pub struct UnixListener {
     fd: SharedFd,
+    /// Single-shot accepts: a dropped one loses no connection.
+    acceptor: Acceptor,
 }
 
 impl UnixListener {
@@ -57,6 +59,7 @@ impl UnixListener {
         sys::listen(&fd, 1024)?;
         Ok(UnixListener {
             fd: SharedFd::new(fd),
+            acceptor: Acceptor::new(),
         })
     }
 
@@ -67,7 +70,7 @@ impl UnixListener {
     ///
     /// The kernel's error.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (fd, peer) = op::accept(self.fd.clone()).await?;
+        let (fd, peer) = self.acceptor.accept(&self.fd).await?;
         Ok((UnixStream::from_owned(fd), SocketAddr::from_sockaddr(&peer)))
     }
 
@@ -95,6 +98,7 @@ impl UnixListener {
         listener.set_nonblocking(false)?;
         Ok(UnixListener {
             fd: SharedFd::new(OwnedFd::from(listener)),
+            acceptor: Acceptor::new(),
         })
     }
 

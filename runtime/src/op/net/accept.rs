@@ -38,6 +38,11 @@ impl Accept {
     pub fn into_addr(self) -> SockAddr {
         self.addr
     }
+
+    /// The peer's address, taken out (for a completion nobody collects).
+    pub(crate) fn take_addr(&mut self) -> SockAddr {
+        std::mem::replace(&mut self.addr, SockAddr::empty())
+    }
 }
 
 // SAFETY: the SQE points to the op's boxed `SockAddr` storage and length,

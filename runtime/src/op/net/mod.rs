@@ -40,6 +40,7 @@ macro_rules! sqe_on_fd {
 
 mod accept;
 mod accept_multi;
+mod acceptor;
 mod connect;
 mod msghdr;
 mod recv;
@@ -63,6 +64,7 @@ use crate::executor::context;
 
 pub use accept::{accept, Accept};
 pub use accept_multi::{AcceptMulti, AcceptStream};
+pub use acceptor::Acceptor;
 pub use connect::{connect, Connect};
 pub use recv::{recv, recv_chunk, Recv, READ_CHUNK_FALLBACK};
 pub use recv_dgram::DgramRecv;
