@@ -181,6 +181,7 @@ unsafe impl OpCode for Salvaging {
 mod tests {
     use std::os::fd::AsRawFd;
 
+    use super::super::recv_salvage::poll_once;
     use super::*;
 
     #[test]
@@ -201,9 +202,7 @@ mod tests {
         op.orphan_completed(std::os::fd::IntoRawFd::into_raw_fd(conn), 0);
         drop(op);
         assert_eq!(acceptor.salvaged(), 1);
-        let got = std::pin::pin!(acceptor.accept(&fd))
-            .poll(&mut std::task::Context::from_waker(Waker::noop()));
-        let Poll::Ready(Ok((got, _))) = got else {
+        let Poll::Ready(Ok((got, _))) = poll_once(acceptor.accept(&fd)) else {
             panic!("the salvaged connection was not accepted first");
         };
         assert_eq!(got.as_raw_fd(), raw);

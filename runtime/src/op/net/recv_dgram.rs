@@ -5,7 +5,8 @@
 //! [`Salvaged`]: if its future is dropped and the kernel's completion beats
 //! the cancellation, the datagram it got (with its sender) is queued here
 //! and the next receive returns it. One receive runs at a time, so a
-//! salvaged datagram always comes before the ones after it.
+//! salvaged datagram always comes before the ones after it; concurrent
+//! receives on one socket (from several tasks) take turns.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -142,17 +143,11 @@ impl fmt::Debug for DgramRecv {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
     use std::os::fd::OwnedFd;
-    use std::pin::pin;
-    use std::task::{Context, Waker};
 
+    use super::super::recv_salvage::poll_once;
     use super::*;
     use crate::op::OpCode;
-
-    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
-        pin!(f).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn datagrams_dropped_receives_got_come_next_whole_and_in_order() {

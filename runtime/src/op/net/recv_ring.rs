@@ -696,17 +696,12 @@ impl fmt::Debug for RingRecv {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
     use std::os::fd::OwnedFd;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
+    use std::task::Poll;
 
+    use super::super::recv_salvage::poll_once;
     use super::*;
     use crate::op::OpCode;
-
-    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
-        pin!(f).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn bytes_a_dropped_plain_receive_got_come_first() {

@@ -150,3 +150,11 @@ unsafe impl<T: OpCode + Received, S: Salvage> OpCode for Salvaged<T, S> {
         self.op.run_nonblocking()
     }
 }
+
+/// Polls `f` once with a waker that does nothing (unit tests of the
+/// salvage paths, which need no runtime).
+#[cfg(test)]
+pub(crate) fn poll_once<F: std::future::Future>(f: F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::pin!(f).poll(&mut cx)
+}
