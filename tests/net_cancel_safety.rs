@@ -2,11 +2,14 @@
 //! drivers: the bytes, datagram or connection it would have taken are there
 //! for the next call, and no thread stays blocked in the socket.
 //!
-//! Under io_uring the dropped op is cancelled in the kernel. Under the
-//! thread-pool driver the socket op waits for readiness on the worker's
-//! epoll and runs only once the socket is ready, so there is nothing to
-//! cancel; these tests failed there when each socket op was a blocking
-//! call on a pool thread.
+//! Under io_uring the dropped op is cancelled in the kernel, and when the
+//! kernel completes it anyway (an op dropped with its SQE still in the
+//! queue is issued before its cancel) what it got is kept for the next
+//! call: the random-cancel tests below lost bytes, datagrams and
+//! connections before that. Under the thread-pool driver the socket op
+//! waits for readiness on the worker's epoll and runs only once the socket
+//! is ready, so there is nothing to cancel; these tests failed there when
+//! each socket op was a blocking call on a pool thread.
 
 use std::future::Future;
 use std::io::{self, Read, Write};
