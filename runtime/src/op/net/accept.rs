@@ -108,7 +108,7 @@ pub(super) fn ensure_nonblocking(fd: &SharedFd, done: &mut bool) -> io::Result<(
 /// peer's address.
 ///
 /// Dropping the future before it completes closes a connection accepted in
-/// the meantime.
+/// the meantime; [`Acceptor`](super::Acceptor) keeps it for the next accept.
 ///
 /// # Errors
 ///

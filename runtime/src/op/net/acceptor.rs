@@ -5,24 +5,24 @@
 //! come too late: an op dropped while its SQE still waits in the
 //! submission queue is issued before its cancel, and with a connection
 //! pending it completes at once. Its descriptor used to be closed, so the
-//! peer saw its connection reset. The op is wrapped here instead: such a
-//! connection is queued on the listener's acceptor, and the next accept
-//! (or one already waiting in the kernel, which is woken for it) takes it.
+//! peer saw its connection reset. The op is wrapped in
+//! [`Salvaged`] instead: such a connection is queued on the listener's
+//! acceptor, and the next accept (or one already waiting in the kernel,
+//! which is woken for it) takes it.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use io_uring::squeue;
-
+use super::recv_salvage::{Salvage, Salvaged};
 use super::{owned_fd, Accept, SockAddr};
 use crate::fd::SharedFd;
-use crate::op::{Op, OpCode};
+use crate::op::Op;
 use crate::spin::SpinLock;
 
 /// The accept side of a listener: see the module docs. `Send + Sync`; one
@@ -43,10 +43,25 @@ struct State {
     waiting: Vec<Waker>,
 }
 
-impl Shared {
-    /// Wakes the accepts in progress (a connection was salvaged).
-    fn wake_waiting(&self) {
-        let waiting = std::mem::take(&mut self.state.lock().waiting);
+impl Salvage<(OwnedFd, SockAddr)> for Shared {
+    fn salvaged(&self, got: io::Result<(OwnedFd, SockAddr)>) {
+        // An error a dropped accept got (EMFILE, ...) is the listener's
+        // state, not a connection: the next accept meets it again.
+        if let Ok(conn) = got {
+            self.state.lock().salvaged.push_back(conn);
+        }
+    }
+
+    /// Called as the op's data is dropped, outside the driver's borrow:
+    /// wakes the accepts in progress if a connection is waiting for them.
+    fn finished(&self) {
+        let waiting = {
+            let mut st = self.state.lock();
+            if st.salvaged.is_empty() {
+                return;
+            }
+            std::mem::take(&mut st.waiting)
+        };
         // Outside the lock: a waker may be user code.
         for w in waiting {
             w.wake();
@@ -81,10 +96,7 @@ impl Acceptor {
         if let Some(conn) = self.shared.state.lock().salvaged.pop_front() {
             return Ok(conn);
         }
-        let wrapped = Salvaging {
-            op: Accept::new(fd.clone()),
-            to: Wake(self.shared.clone()),
-        };
+        let wrapped = Salvaged::new(Accept::new(fd.clone()), self.shared.clone());
         let mut op = pin!(Op::new(wrapped));
         let done = poll_fn(|cx| {
             if let Poll::Ready(done) = op.as_mut().poll(cx) {
@@ -107,7 +119,7 @@ impl Acceptor {
                 // SAFETY: a successful ACCEPT completion is a new
                 // descriptor, ours alone.
                 let conn = unsafe { owned_fd(n) };
-                Ok((conn, done.data.op.into_addr()))
+                Ok((conn, done.data.into_inner().into_addr()))
             }
             Err(conn) => Ok(conn),
         }
@@ -127,62 +139,13 @@ impl fmt::Debug for Acceptor {
     }
 }
 
-/// Wakes the acceptor's waiting accepts when dropped: an op's data is
-/// dropped outside the driver's borrow, after any salvage.
-struct Wake(Arc<Shared>);
-
-impl Drop for Wake {
-    fn drop(&mut self) {
-        if !self.0.state.lock().salvaged.is_empty() {
-            self.0.wake_waiting();
-        }
-    }
-}
-
-/// An ACCEPT whose completion, if nobody collects it, is queued on the
-/// acceptor instead of closed.
-struct Salvaging {
-    op: Accept,
-    to: Wake,
-}
-
-// SAFETY: every SQE pointer is the inner Accept's, into storage it owns
-// (its own OpCode contract); moving the wrapper moves it, which that
-// contract allows.
-unsafe impl OpCode for Salvaging {
-    fn sqe(&mut self) -> squeue::Entry {
-        self.op.sqe()
-    }
-
-    fn run_blocking(&mut self) -> io::Result<u32> {
-        self.op.run_blocking()
-    }
-
-    fn orphan_completed(&mut self, res: i32, _flags: u32) {
-        if res >= 0 {
-            // SAFETY: a non-negative ACCEPT result is a fresh descriptor
-            // that only this op knows about; its future is gone.
-            let conn = unsafe { owned_fd(res as u32) };
-            let addr = self.op.take_addr();
-            self.to.0.state.lock().salvaged.push_back((conn, addr));
-        }
-    }
-
-    fn readiness(&self) -> Option<(RawFd, u32)> {
-        self.op.readiness()
-    }
-
-    fn run_nonblocking(&mut self) -> io::Result<u32> {
-        self.op.run_nonblocking()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsRawFd;
 
     use super::super::recv_salvage::poll_once;
     use super::*;
+    use crate::op::OpCode;
 
     #[test]
     fn a_connection_a_dropped_accept_got_goes_to_the_next_accept() {
@@ -193,10 +156,7 @@ mod tests {
         let raw = conn.as_raw_fd();
         let acceptor = Acceptor::new();
         let fd = SharedFd::new(OwnedFd::from(listener));
-        let mut op = Salvaging {
-            op: Accept::new(fd.clone()),
-            to: Wake(acceptor.shared.clone()),
-        };
+        let mut op = Salvaged::new(Accept::new(fd.clone()), acceptor.shared.clone());
         // The kernel's completion for an accept nobody awaits any more:
         // the descriptor is queued, not closed.
         op.orphan_completed(std::os::fd::IntoRawFd::into_raw_fd(conn), 0);

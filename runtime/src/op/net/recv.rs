@@ -95,6 +95,10 @@ impl<B: IoBufMut + Send> Recv<B> {
 /// the ring: the number of bytes received (0: the peer closed its side, or
 /// an empty datagram), and the buffer with its length covering them.
 ///
+/// A raw op: dropping the future may lose what the kernel received in the
+/// meantime. [`RingRecv`](super::RingRecv) and
+/// [`DgramRecv`](super::DgramRecv) keep it for the next call.
+///
 /// # Errors
 ///
 /// The kernel's error (`ECONNRESET`, ...).
@@ -111,7 +115,8 @@ pub const READ_CHUNK_FALLBACK: usize = 16 * 1024;
 /// Receives the next chunk on a stream socket into a new `Vec` of
 /// [`READ_CHUNK_FALLBACK`] bytes: the plain-receive form of
 /// [`RingRecv::read_chunk`](super::RingRecv::read_chunk). `None` when the
-/// peer closed its side.
+/// peer closed its side. A raw op, as [`recv`]: dropped, it may lose
+/// what it received.
 ///
 /// # Errors
 ///

@@ -42,7 +42,7 @@ struct State {
     waiting: Vec<Waker>,
 }
 
-impl Salvage for Shared {
+impl Salvage<Got> for Shared {
     fn salvaged(&self, got: io::Result<Got>) {
         self.state.lock().salvaged.push_back(got);
     }

@@ -179,7 +179,7 @@ impl Sink for Shared {
     }
 }
 
-impl Salvage for Shared {
+impl Salvage<Got> for Shared {
     fn salvaged(&self, got: io::Result<Got>) {
         let item = match got {
             // The end of the stream: it stays in the socket.

@@ -102,10 +102,9 @@ impl<B: IoBufMut + Send> RecvMsg<B> {
         let mut left = n;
         for b in &self.bufs {
             let take = left.min(b.bytes_total());
-            // SAFETY: the kernel fills the iovecs in order, so the first
-            // `take` bytes of this buffer (at most the length its iovec was
-            // given) were written; the op owns the buffers and nothing
-            // writes them now.
+            // The kernel fills the iovecs in order; the op owns the buffers.
+            // SAFETY: this buffer's first `take` bytes (at most its iovec's
+            // length) were written, and nothing writes them now.
             let got = unsafe { std::slice::from_raw_parts(b.stable_ptr(), take) };
             out.extend_from_slice(got);
             left -= take;
@@ -129,7 +128,8 @@ impl<B: IoBufMut + Send> RecvMsg<B> {
 /// Receives one datagram into `buf` (from its start up to its capacity)
 /// through the ring: its length and sender, and the buffer. A datagram
 /// longer than the buffer is truncated (the rest is lost, as with
-/// `recvfrom(2)`).
+/// `recvfrom(2)`). A raw op: dropped, it may lose the datagram it
+/// received; [`DgramRecv`](super::DgramRecv) keeps it.
 ///
 /// # Errors
 ///
@@ -148,7 +148,9 @@ pub async fn recv_from<B: IoBufMut + Send>(
 }
 
 /// Receives into the buffers in order through the ring (a vectored read on
-/// a socket): the number of bytes received, 0 when the peer closed.
+/// a socket): the number of bytes received, 0 when the peer closed. A
+/// raw op: dropped, it may lose what it received;
+/// [`RingRecv`](super::RingRecv) keeps it.
 ///
 /// # Errors
 ///
