@@ -42,73 +42,62 @@ use ringbolt_runtime::op::net;
 use ringbolt_runtime::op::Op;
 use ringbolt_runtime::SharedFd;
 
-use crate::behind::Behind;
+use crate::behind;
 
 /// The write size from which `write` sends without copying
 /// (IORING_OP_SEND_ZC). `None`: never implicitly — on loopback a zero-copy
 /// send never beat a plain send (see the crate docs).
 pub(crate) const ZC_THRESHOLD: Option<usize> = None;
 
-pub(crate) async fn write<B: IoBuf + Send>(
-    behind: &Behind,
-    fd: &SharedFd,
-    buf: B,
-) -> BufResult<usize, B> {
+pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
     if ZC_THRESHOLD.is_some_and(|t| buf.bytes_init() >= t) {
-        return write_zc(behind, fd, buf).await;
+        return write_zc(fd, buf).await;
     }
-    if let Err(e) = behind.settle().await {
+    if let Err(e) = behind::settle(fd).await {
         return (Err(e), buf);
     }
     net::send(fd.clone(), buf, 0).await
 }
 
-pub(crate) async fn write_zc<B: IoBuf + Send>(
-    behind: &Behind,
-    fd: &SharedFd,
-    buf: B,
-) -> BufResult<usize, B> {
-    if let Err(e) = behind.settle().await {
+pub(crate) async fn write_zc<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
+    if let Err(e) = behind::settle(fd).await {
         return (Err(e), buf);
     }
     net::send_zc(fd.clone(), buf, 0).await
 }
 
 pub(crate) async fn writev<B: IoBuf + Send>(
-    behind: &Behind,
     fd: &SharedFd,
     bufs: Vec<B>,
 ) -> BufResult<usize, Vec<B>> {
-    if let Err(e) = behind.settle().await {
+    if let Err(e) = behind::settle(fd).await {
         return (Err(e), bufs);
     }
     net::send_vectored(fd.clone(), bufs).await
 }
 
-/// Queues `buf` to be sent after `behind`'s send in flight and returns
-/// (see [`crate::behind`]).
-pub(crate) async fn write_behind<B: IoBuf + Send>(
-    behind: &Behind,
-    fd: &SharedFd,
-    buf: B,
-) -> io::Result<()> {
-    behind.write_behind(fd, buf).await
+/// Queues `buf` to be sent after the write-behind send in flight on `fd`
+/// and returns (see [`crate::behind`]).
+pub(crate) async fn write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
+    behind::write_behind(fd, buf).await
 }
 
-/// Waits for `behind`'s send in flight; its error if it failed.
-pub(crate) async fn flush(behind: &Behind) -> io::Result<()> {
-    behind.settle().await
+/// Waits for the write-behind send in flight on `fd`; its error if it
+/// failed.
+pub(crate) async fn flush(fd: &SharedFd) -> io::Result<()> {
+    behind::settle(fd).await
 }
 
 /// Writes every initialised byte of `buf`, in as many sends as it takes,
-/// after `behind`'s send in flight (`None`: by the holder of that send).
+/// after the write-behind send in flight on `fd` (`settle: false`: called
+/// by the holder of that send).
 pub(crate) async fn write_all<B: IoBuf + Send>(
-    behind: Option<&Behind>,
+    settle: bool,
     fd: &SharedFd,
     buf: B,
 ) -> BufResult<(), B> {
-    if let Some(behind) = behind {
-        if let Err(e) = behind.settle().await {
+    if settle {
+        if let Err(e) = behind::settle(fd).await {
             return (Err(e), buf);
         }
     }
@@ -139,14 +128,10 @@ pub(crate) async fn write_all<B: IoBuf + Send>(
     (Ok(()), buf)
 }
 
-/// Shuts `fd` down once `behind`'s send in flight is out (its error, if
-/// it failed: the shutdown still happens).
-pub(crate) async fn shutdown(
-    behind: &Behind,
-    fd: &SharedFd,
-    how: std::net::Shutdown,
-) -> io::Result<()> {
-    let pending = behind.settle().await;
+/// Shuts `fd` down once its write-behind send in flight is out (its
+/// error, if it failed: the shutdown still happens).
+pub(crate) async fn shutdown(fd: &SharedFd, how: std::net::Shutdown) -> io::Result<()> {
+    let pending = behind::settle(fd).await;
     net::shutdown(fd.clone(), how).await?;
     pending
 }

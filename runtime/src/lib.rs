@@ -27,7 +27,7 @@ pub mod task_local;
 pub mod time;
 
 pub use driver::Feature;
-pub use fd::SharedFd;
+pub use fd::{SendGate, SharedFd};
 pub use group::{join_all, try_join_all, GroupError, TaskGroup};
 pub use runtime::{
     run, Builder, Driver, OpCounts, OpLatency, Runtime, RuntimeMetrics, SpawnPolicy, WorkerStats,

@@ -11,7 +11,6 @@ use ringbolt_runtime::op::net::{self as op, sys, RingRecv, SockAddr};
 use ringbolt_runtime::SharedFd;
 
 use crate::addr;
-use crate::behind::Behind;
 use crate::io as sio;
 
 /// A TCP connection.
@@ -44,8 +43,6 @@ pub struct TcpStream {
     /// The read side: multishot receives into the worker's buffer ring,
     /// or plain receives (see `crate::io`).
     recv: RingRecv,
-    /// The write-behind send in flight, if any (see `crate::behind`).
-    behind: Behind,
 }
 
 impl TcpStream {
@@ -57,7 +54,6 @@ impl TcpStream {
         TcpStream {
             fd,
             recv: RingRecv::new(),
-            behind: Behind::default(),
         }
     }
 
@@ -220,7 +216,7 @@ impl TcpStream {
     /// The kernel's error: `EPIPE` or `ECONNRESET` when the peer is gone —
     /// never SIGPIPE, since every send carries `MSG_NOSIGNAL`.
     pub async fn write<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write(&self.behind, &self.fd, buf).await
+        sio::write(&self.fd, buf).await
     }
 
     /// Writes the initialised bytes of `buf` without copying them into the
@@ -235,7 +231,7 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write).
     pub async fn write_zc<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write_zc(&self.behind, &self.fd, buf).await
+        sio::write_zc(&self.fd, buf).await
     }
 
     /// Writes every initialised byte of `buf`.
@@ -245,7 +241,7 @@ impl TcpStream {
     /// The first failing write's error ([`io::ErrorKind::WriteZero`] if the
     /// kernel accepted nothing); how much was written before is unknown.
     pub async fn write_all<B: IoBuf + Send>(&self, buf: B) -> BufResult<(), B> {
-        sio::write_all(Some(&self.behind), &self.fd, buf).await
+        sio::write_all(true, &self.fd, buf).await
     }
 
     /// Queues every initialised byte of `buf` for sending and returns
@@ -298,7 +294,7 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
-        sio::write_behind(&self.behind, &self.fd, buf).await
+        sio::write_behind(&self.fd, buf).await
     }
 
     /// Waits until the [`write_behind`](TcpStream::write_behind) send in
@@ -308,7 +304,7 @@ impl TcpStream {
     ///
     /// That send's error, if it failed (reported once).
     pub async fn flush(&self) -> io::Result<()> {
-        sio::flush(&self.behind).await
+        sio::flush(&self.fd).await
     }
 
     /// Writes the initialised bytes of the buffers in order (some of them,
@@ -318,7 +314,7 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write).
     pub async fn writev<B: IoBuf + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::writev(&self.behind, &self.fd, bufs).await
+        sio::writev(&self.fd, bufs).await
     }
 
     /// Shuts down the reading side, the writing side or both. After
@@ -329,7 +325,7 @@ impl TcpStream {
     ///
     /// The kernel's error (`ENOTCONN`, ...).
     pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        sio::shutdown(&self.behind, &self.fd, how).await
+        sio::shutdown(&self.fd, how).await
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).

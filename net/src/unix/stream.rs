@@ -10,7 +10,6 @@ use ringbolt_runtime::op::net::{self as op, sys, RingRecv};
 use ringbolt_runtime::SharedFd;
 
 use super::{path_addr, SocketAddr};
-use crate::behind::Behind;
 use crate::io as sio;
 
 /// A Unix-domain stream connection: the read/write shape of
@@ -19,8 +18,6 @@ pub struct UnixStream {
     fd: SharedFd,
     /// The read side, as a TCP stream's (see `crate::io`).
     recv: RingRecv,
-    /// The write-behind send in flight, if any (see `crate::behind`).
-    behind: Behind,
 }
 
 impl UnixStream {
@@ -32,7 +29,6 @@ impl UnixStream {
         UnixStream {
             fd,
             recv: RingRecv::new(),
-            behind: Behind::default(),
         }
     }
 
@@ -115,7 +111,7 @@ impl UnixStream {
     /// `EPIPE`/`ECONNRESET` when the peer is gone (never SIGPIPE); the
     /// kernel's other errors.
     pub async fn write<B: IoBuf + Send>(&self, buf: B) -> BufResult<usize, B> {
-        sio::write(&self.behind, &self.fd, buf).await
+        sio::write(&self.fd, buf).await
     }
 
     /// Writes every initialised byte of `buf`.
@@ -124,7 +120,7 @@ impl UnixStream {
     ///
     /// The first failing write's error.
     pub async fn write_all<B: IoBuf + Send>(&self, buf: B) -> BufResult<(), B> {
-        sio::write_all(Some(&self.behind), &self.fd, buf).await
+        sio::write_all(true, &self.fd, buf).await
     }
 
     /// Queues every initialised byte of `buf` for sending and returns
@@ -137,7 +133,7 @@ impl UnixStream {
     /// earlier send's failure, reported once by the next write, `flush` or
     /// `shutdown`.
     pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
-        sio::write_behind(&self.behind, &self.fd, buf).await
+        sio::write_behind(&self.fd, buf).await
     }
 
     /// Waits until the [`write_behind`](UnixStream::write_behind) send in
@@ -147,7 +143,7 @@ impl UnixStream {
     ///
     /// That send's error, if it failed (reported once).
     pub async fn flush(&self) -> io::Result<()> {
-        sio::flush(&self.behind).await
+        sio::flush(&self.fd).await
     }
 
     /// Writes the initialised bytes of the buffers in order, in one SENDMSG.
@@ -156,7 +152,7 @@ impl UnixStream {
     ///
     /// As [`write`](UnixStream::write).
     pub async fn writev<B: IoBuf + Send>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        sio::writev(&self.behind, &self.fd, bufs).await
+        sio::writev(&self.fd, bufs).await
     }
 
     /// Shuts down the reading side, the writing side or both.
@@ -165,7 +161,7 @@ impl UnixStream {
     ///
     /// The kernel's error.
     pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        sio::shutdown(&self.behind, &self.fd, how).await
+        sio::shutdown(&self.fd, how).await
     }
 
     /// The address of this end.

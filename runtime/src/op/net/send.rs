@@ -46,6 +46,11 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
         self.buf.bytes_init() - self.skip
     }
 
+    /// The descriptor this send is on.
+    pub fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
     /// The buffer, given back.
     pub fn into_buf(self) -> B {
         self.buf

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use crate::executor::{context, registry};
 
+mod gate;
+
+pub use gate::SendGate;
+
 /// Ops on one worker's ring after which a socket is registered there as a
 /// fixed file: short-lived connections never pay the two registration
 /// syscalls, long-lived ones save a descriptor lookup on every op.
@@ -32,13 +36,19 @@ pub struct SharedFd {
     inner: Arc<Inner>,
 }
 
+/// In this order (`repr(C)`), the fields a send touches (the reference
+/// count in the `Arc` header, the slot, the descriptor, the gate's phase)
+/// share the allocation's first cache line.
+#[repr(C)]
 struct Inner {
-    fd: ManuallyDrop<OwnedFd>,
     /// `(worker id << 32) | slot` of the fixed-file slot that holds this
     /// descriptor, [`NO_SLOT`] or [`NEVER`].
     fixed: AtomicU64,
+    fd: ManuallyDrop<OwnedFd>,
     /// Ops that asked for a slot so far (up to [`FIXED_AFTER_OPS`]).
     uses: AtomicU32,
+    /// The detached send in flight, if any (see [`SendGate`]).
+    gate: SendGate,
 }
 
 impl Inner {
@@ -70,6 +80,10 @@ impl Inner {
     fn into_fd(self) -> OwnedFd {
         let mut this = ManuallyDrop::new(self);
         this.release_slot();
+        // SAFETY: `this` never runs Inner's drop (ManuallyDrop), so the
+        // gate (an unreported error, wakers) is dropped exactly once, here,
+        // and not used after.
+        unsafe { std::ptr::drop_in_place(&mut this.gate) };
         // SAFETY: `this` is never dropped (ManuallyDrop), so `fd` is taken
         // exactly once; the other fields are atomics with nothing to drop.
         unsafe { ManuallyDrop::take(&mut this.fd) }
@@ -90,9 +104,10 @@ impl SharedFd {
     pub fn new(fd: OwnedFd) -> Self {
         SharedFd {
             inner: Arc::new(Inner {
-                fd: ManuallyDrop::new(fd),
                 fixed: AtomicU64::new(NO_SLOT),
+                fd: ManuallyDrop::new(fd),
                 uses: AtomicU32::new(0),
+                gate: SendGate::new(),
             }),
         }
     }
@@ -147,6 +162,12 @@ impl SharedFd {
             }
         })
         .flatten()
+    }
+
+    /// The descriptor's gate for the one detached send in flight on it
+    /// (write-behind sends): shared by every clone.
+    pub fn send_gate(&self) -> &SendGate {
+        &self.inner.gate
     }
 
     /// The descriptor itself, if this is its only owner (no clone and no
