@@ -342,6 +342,79 @@ fn accepts_cancelled_at_random_lose_no_connection() {
     }
 }
 
+#[test]
+fn incoming_streams_dropped_at_random_lose_no_connection() {
+    // As above, through `incoming()`: its multishot accept takes in every
+    // connection waiting in the backlog at once, so each stream dropped
+    // after a few items (or while its next item is pending) leaves
+    // connections accepted and not yet yielded. The next stream, or a
+    // plain accept, hands them out: every connection arrives once.
+    const CONNECTS: u32 = 300;
+    for (label, rt) in echo_runtimes() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut open = Vec::new();
+            for i in 0..CONNECTS {
+                let s = TcpStream::connect(addr).await.unwrap();
+                let (res, _) = s.write_all(i.to_le_bytes().to_vec()).await;
+                res.unwrap();
+                open.push(s);
+            }
+            let (mut got, mut dropped, mut turn) = (Vec::new(), 0, 11u64);
+            while got.len() < CONNECTS as usize {
+                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let take = (turn >> 60) % 4;
+                let server = if take == 3 {
+                    // Now and then a plain accept takes one (a lost
+                    // connection shows here: the backlog is empty).
+                    let accepted = timeout(LONG, listener.accept()).await;
+                    let accepted = accepted.unwrap_or_else(|_| {
+                        panic!("{label}: {} of {CONNECTS} connections accepted", got.len())
+                    });
+                    Some(accepted.unwrap().0)
+                } else {
+                    let mut incoming = listener.incoming();
+                    let mut last = None;
+                    for _ in 0..=take {
+                        if let Some(s) = last.take() {
+                            read_number(&s, label, &mut got).await;
+                        }
+                        match timeout(Duration::ZERO, incoming.next()).await {
+                            Ok(item) => last = Some(item.unwrap().unwrap()),
+                            Err(_) => break,
+                        }
+                    }
+                    dropped += 1;
+                    last
+                };
+                if let Some(s) = server {
+                    read_number(&s, label, &mut got).await;
+                }
+                assert!(
+                    dropped < 20_000,
+                    "{label}: {} of {CONNECTS} connections accepted",
+                    got.len()
+                );
+            }
+            got.sort_unstable();
+            assert!(
+                got.iter().copied().eq(0..CONNECTS),
+                "{label}: connections lost or repeated"
+            );
+            assert!(timeout(SHORT, listener.accept()).await.is_err(), "{label}");
+            drop(open);
+        });
+    }
+}
+
+/// Reads the 4-byte number a test client sent on `server` into `got`.
+async fn read_number(server: &TcpStream, label: &str, got: &mut Vec<u32>) {
+    let (n, buf) = server.read(Vec::with_capacity(4)).await;
+    assert_eq!(n.unwrap(), 4, "{label}");
+    got.push(u32::from_le_bytes(buf[..4].try_into().unwrap()));
+}
+
 const ECHO_CONNS: usize = 16;
 const ECHO_BYTES: usize = 20_000;
 

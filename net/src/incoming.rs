@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use ringbolt_runtime::op::net::AcceptStream;
-use ringbolt_runtime::SharedFd;
 
 /// The connections accepted on a [`TcpListener`](crate::TcpListener) or
 /// [`UnixListener`](crate::UnixListener), made by their `incoming()`.
@@ -20,8 +19,10 @@ use ringbolt_runtime::SharedFd;
 /// kernel accepts each connection as it arrives, no SQE per connection),
 /// single-shot accepts otherwise.
 ///
-/// Dropping it cancels the accept; a connection accepted in between is
-/// closed, never leaked.
+/// Dropping it cancels the accept and loses no connection: those its
+/// multishot accept took in but did not yield go back to the listener,
+/// whose next [`accept`](crate::TcpListener::accept) or `incoming()`
+/// hands them out (they are closed with the listener if none does).
 ///
 /// An error does not end the stream. After `EMFILE` or `ENFILE` (no
 /// descriptor left) the next accept fails at once again until a
@@ -35,11 +36,8 @@ pub struct Incoming<S> {
 }
 
 impl<S> Incoming<S> {
-    pub(crate) fn new(fd: SharedFd, make: fn(OwnedFd) -> S) -> Self {
-        Incoming {
-            inner: AcceptStream::new(fd),
-            make,
-        }
+    pub(crate) fn new(inner: AcceptStream, make: fn(OwnedFd) -> S) -> Self {
+        Incoming { inner, make }
     }
 
     /// Waits for the next connection. Always `Some`: the `Option` is the

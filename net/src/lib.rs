@@ -20,7 +20,9 @@
 //! - **Accepting.** `accept` is one IORING_OP_ACCEPT with the peer address
 //!   boxed in the op. `incoming()` is one multishot accept for all
 //!   connections (single-shot accepts on kernels before 5.19). A dropped
-//!   accept closes a connection accepted in the meantime.
+//!   accept, or a dropped `incoming()` stream, loses no connection: one the
+//!   kernel accepted for it anyway is queued on the listener, and its next
+//!   `accept` or stream hands it out.
 //! - **Receive buffers.** A `TcpStream` reads through a multishot receive
 //!   into its worker's shared provided buffer ring (Linux 6.0+): idle
 //!   connections pin no receive memory (`readable()` waits without a

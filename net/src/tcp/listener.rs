@@ -113,7 +113,9 @@ impl TcpListener {
     ///
     /// The stream holds its own reference to the socket, never ends by
     /// itself, and yields errors (such as `EMFILE`) without ending. Dropping
-    /// it cancels the accept: connections accepted in between are closed.
+    /// it cancels the accept and loses no connection: those its multishot
+    /// accept took in but did not yield are handed out by this listener's
+    /// next `accept` or `incoming()` (see [`Incoming`]).
     ///
     /// # Examples
     ///
@@ -134,7 +136,10 @@ impl TcpListener {
     /// .unwrap();
     /// ```
     pub fn incoming(&self) -> Incoming<TcpStream> {
-        Incoming::new(self.fd.clone(), TcpStream::from_owned)
+        Incoming::new(
+            self.acceptor.incoming(self.fd.clone()),
+            TcpStream::from_owned,
+        )
     }
 
     /// The address the listener is bound to.

@@ -77,7 +77,10 @@ impl UnixListener {
     /// The incoming connections as a stream (multishot accept where the
     /// kernel has it); see [`TcpListener::incoming`](crate::TcpListener::incoming).
     pub fn incoming(&self) -> Incoming<UnixStream> {
-        Incoming::new(self.fd.clone(), UnixStream::from_owned)
+        Incoming::new(
+            self.acceptor.incoming(self.fd.clone()),
+            UnixStream::from_owned,
+        )
     }
 
     /// The address the listener is bound to.

@@ -64,6 +64,7 @@ impl SendGate {
 
     /// Whether no send is in flight and no failure waits to be reported:
     /// a write may go ahead without [`poll_settle`](SendGate::poll_settle).
+    #[inline]
     pub fn is_idle(&self) -> bool {
         self.phase.load(Ordering::Acquire) == IDLE
     }
@@ -71,6 +72,7 @@ impl SendGate {
     /// Claims an idle gate for a send about to be submitted; `false` if a
     /// send is in flight or a failure waits (settle first). The claimer
     /// must [`finish`](SendGate::finish) it.
+    #[inline]
     pub fn try_claim(&self) -> bool {
         self.phase
             .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)

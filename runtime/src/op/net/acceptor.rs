@@ -9,6 +9,12 @@
 //! [`Salvaged`] instead: such a connection is queued on the listener's
 //! acceptor, and the next accept (or one already waiting in the kernel,
 //! which is woken for it) takes it.
+//!
+//! The listener's stream of connections ([`Acceptor::incoming`], a
+//! multishot accept) reports to the same queue: the connections its
+//! multishot op accepts after the stream is dropped, and those it had
+//! accepted but not yet yielded, are queued too, for the next accept or
+//! stream.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -17,9 +23,10 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
-use super::recv_salvage::{Salvage, Salvaged};
+use super::accept_multi::AcceptStream;
+use super::recv_salvage::{Received, Salvage, Salvaged};
 use super::{owned_fd, Accept, SockAddr};
 use crate::fd::SharedFd;
 use crate::op::Op;
@@ -31,7 +38,7 @@ pub struct Acceptor {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+pub(super) struct Shared {
     state: SpinLock<State>,
 }
 
@@ -93,26 +100,26 @@ impl Acceptor {
     ///
     /// The kernel's error (`EMFILE`, `EINVAL` if `fd` is not listening, ...).
     pub async fn accept(&self, fd: &SharedFd) -> io::Result<(OwnedFd, SockAddr)> {
-        if let Some(conn) = self.shared.state.lock().salvaged.pop_front() {
+        if let Some(conn) = self.take_salvaged() {
             return Ok(conn);
         }
-        let wrapped = Salvaged::new(Accept::new(fd.clone()), self.shared.clone());
-        let mut op = pin!(Op::new(wrapped));
+        let mut op = pin!(Op::new(self.salvaging(Accept::new(fd.clone()))));
+        // Takes our waker off the list however the accept ends.
+        let mut waiting = Waiting(self, None);
         let done = poll_fn(|cx| {
             if let Poll::Ready(done) = op.as_mut().poll(cx) {
                 return Poll::Ready(Ok(done));
             }
-            let mut st = self.shared.state.lock();
-            if let Some(conn) = st.salvaged.pop_front() {
-                // Ours is dropped below: cancelled, or salvaged in turn.
-                return Poll::Ready(Err(conn));
+            // Ours is dropped below if a connection was salvaged meanwhile:
+            // cancelled, or salvaged in turn.
+            let polled = self.poll_salvaged(cx).map(Err);
+            if polled.is_pending() && waiting.1.is_none() {
+                waiting.1 = Some(cx.waker().clone());
             }
-            if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                st.waiting.push(cx.waker().clone());
-            }
-            Poll::Pending
+            polled
         })
         .await;
+        drop(waiting);
         match done {
             Ok(done) => {
                 let n = done.result?;
@@ -125,9 +132,74 @@ impl Acceptor {
         }
     }
 
-    /// Connections accepted by dropped accepts, not handed out yet.
+    /// The connections accepted on the listening socket `fd`, as a stream
+    /// (a multishot accept where the kernel has it), reporting to this
+    /// acceptor: connections salvaged from dropped accepts come first, and
+    /// those the stream's op accepted but did not yield when the stream
+    /// was dropped are queued here for the next accept or stream.
+    pub fn incoming(&self, fd: SharedFd) -> AcceptStream {
+        AcceptStream::reporting_to(fd, self.clone_handle())
+    }
+
+    /// Connections accepted by dropped accepts or streams, not handed out
+    /// yet.
     pub fn salvaged(&self) -> usize {
         self.shared.state.lock().salvaged.len()
+    }
+
+    /// Another handle to the same queue.
+    pub(super) fn clone_handle(&self) -> Acceptor {
+        Acceptor {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// `op` wrapped so that what it accepts after its future (or stream)
+    /// is dropped is queued here.
+    pub(super) fn salvaging<T>(&self, op: T) -> Salvaged<T, Shared>
+    where
+        T: Received<Got = (OwnedFd, SockAddr)>,
+    {
+        Salvaged::new(op, self.shared.clone())
+    }
+
+    /// Takes `waker` off the list of accepts to wake (its accept is over).
+    pub(super) fn forget_waiter(&self, waker: &Waker) {
+        self.shared
+            .state
+            .lock()
+            .waiting
+            .retain(|w| !w.will_wake(waker));
+    }
+
+    /// The oldest salvaged connection, if any.
+    pub(super) fn take_salvaged(&self) -> Option<(OwnedFd, SockAddr)> {
+        self.shared.state.lock().salvaged.pop_front()
+    }
+
+    /// The oldest salvaged connection; else `cx`'s waker is registered,
+    /// to be woken when one is salvaged.
+    pub(super) fn poll_salvaged(&self, cx: &mut Context<'_>) -> Poll<(OwnedFd, SockAddr)> {
+        let mut st = self.shared.state.lock();
+        if let Some(conn) = st.salvaged.pop_front() {
+            return Poll::Ready(conn);
+        }
+        if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            st.waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// An accept registered in `State::waiting`: takes its waker off the list
+/// when dropped.
+struct Waiting<'a>(&'a Acceptor, Option<Waker>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = &self.1 {
+            self.0.forget_waiter(w);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`Salvaged`]: a plain receive of a [`RingRecv`](super::RingRecv) or a
 //! [`DgramRecv`](super::DgramRecv), or an accept of an
-//! [`Acceptor`](super::Acceptor), that loses nothing when its future is
-//! dropped.
+//! [`Acceptor`](super::Acceptor) (single-shot, or the multishot accept of
+//! its [`AcceptStream`](super::AcceptStream)), that loses nothing when its
+//! future is dropped.
 //!
 //! A dropped receive is cancelled in the kernel, but the cancellation can
 //! come too late: the kernel may already have copied bytes into the
@@ -50,7 +51,8 @@ pub(crate) trait Received {
 
     /// What a completion with result `n` (non-negative) got: for a
     /// receive its first `n` bytes, and the sender's address if the op
-    /// recorded it. Called at most once, instead of the op's own
+    /// recorded it. Called at most once per completion (a multishot
+    /// accept has one per connection), instead of the op's own
     /// `orphan_completed`: what it returns is owned by the caller.
     fn received(&mut self, n: u32) -> Self::Got;
 }
@@ -175,6 +177,14 @@ unsafe impl<T: OpCode + Received, S: Salvage<T::Got>> OpCode for Salvaged<T, S> 
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {
         self.op.run_nonblocking()
+    }
+
+    fn multishot(&self) -> bool {
+        self.op.multishot()
+    }
+
+    fn blocking_repeats(&self) -> bool {
+        self.op.blocking_repeats()
     }
 }
 
