@@ -9,7 +9,10 @@
 //! 4. fire expired timers.
 //!
 //! The budget keeps a task that wakes itself in a tight loop from starving
-//! completions: after `BUDGET` polls the ring gets its turn.
+//! completions: after `BUDGET` polls the ring gets its turn. A task whose
+//! awaits are all ready at once does return from its poll too: each poll
+//! has a budget of ready results (`task::coop`), after which ringbolt's
+//! futures return `Pending` and the task goes to the back of the queue.
 
 pub(crate) mod context;
 pub(crate) mod placement;

@@ -281,6 +281,14 @@ impl<T: OpCode> Future for Op<T> {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion<T>> {
         let this = self.get_mut();
+        crate::task::coop::budgeted(cx, |cx| this.poll_op(cx))
+    }
+}
+
+impl<T: OpCode> Op<T> {
+    #[track_caller]
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Completion<T>> {
+        let this = self;
         loop {
             match &mut this.state {
                 State::Unsubmitted => {

@@ -95,6 +95,11 @@ impl<T: OpCode> MultiOp<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::Result<u32>, u32)>> {
+        crate::task::coop::budgeted(cx, |cx| self.poll_item(cx))
+    }
+
+    #[track_caller]
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<(io::Result<u32>, u32)>> {
         match &mut self.state {
             State::Unsubmitted => {
                 if self.data.is_none() {
@@ -107,11 +112,11 @@ impl<T: OpCode> MultiOp<T> {
                     }
                     Some(Ok(Route::Pool(job))) => {
                         self.state = State::Blocking(job);
-                        self.poll_next_completion(cx)
+                        self.poll_item(cx)
                     }
                     Some(Ok(Route::Ready)) => {
                         self.state = State::Ready(ReadyWait::default());
-                        self.poll_next_completion(cx)
+                        self.poll_item(cx)
                     }
                     Some(Err(e)) => {
                         self.state = State::Done;
@@ -189,7 +194,7 @@ impl<T: OpCode> MultiOp<T> {
                             Some(job) => State::Blocking(job),
                             None => State::Done,
                         };
-                        self.poll_next_completion(cx)
+                        self.poll_item(cx)
                     }
                 }
             }

@@ -198,7 +198,9 @@ impl Runtime {
         let mut future = pin!(future);
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
-                if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                if let std::task::Poll::Ready(out) =
+                    crate::task::coop::with_budget(|| future.as_mut().poll(&mut cx))
+                {
                     return out;
                 }
             }

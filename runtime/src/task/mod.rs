@@ -14,6 +14,7 @@
 //! cancelled through the `Op` drop path. Closures of the blocking pool are
 //! `async-task` tasks run by the pool's threads.
 
+pub(crate) mod coop;
 mod join;
 mod meta;
 pub(crate) mod raw;
@@ -23,6 +24,7 @@ use std::future::Future;
 use std::panic::Location;
 
 pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
+pub use coop::{consume_budget, unconstrained, Unconstrained, TASK_BUDGET};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use meta::TaskMeta;
 pub use yield_now::yield_now;

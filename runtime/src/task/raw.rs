@@ -516,7 +516,9 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>) -> bool {
     // SAFETY: the future is initialised (`live`), never moved (it stays in
     // the block until dropped in place), and only the home thread gets here.
     let future = unsafe { Pin::new_unchecked((*cell.future.get()).assume_init_mut()) };
-    let out = match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+    let out = match catch_unwind(AssertUnwindSafe(|| {
+        super::coop::with_budget(|| future.poll(&mut cx))
+    })) {
         Ok(Poll::Pending) => return false,
         Ok(Poll::Ready(v)) => Ok(v),
         Err(payload) => Err(JoinError::panic(cell.prefix.header.meta.id, payload)),

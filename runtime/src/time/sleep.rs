@@ -95,8 +95,10 @@ impl Future for Sleep {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
         if Instant::now() >= this.deadline {
             this.cancel();
+            crate::task::coop::spend();
             return Poll::Ready(());
         }
         let deadline = this.deadline;

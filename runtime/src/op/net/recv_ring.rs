@@ -378,6 +378,15 @@ impl RingRecv {
         fd: &SharedFd,
         take: &mut Take<'_, '_>,
     ) -> Poll<Outcome> {
+        crate::task::coop::budgeted(cx, |cx| self.poll_queue(cx, fd, take))
+    }
+
+    fn poll_queue(
+        &self,
+        cx: &mut Context<'_>,
+        fd: &SharedFd,
+        take: &mut Take<'_, '_>,
+    ) -> Poll<Outcome> {
         let mut st = self.shared.lock();
         loop {
             if let Some(res) = st.take_ready(take) {

@@ -1,0 +1,135 @@
+//! The coop budget: a task whose awaits are all ready at once still lets
+//! the other tasks of its worker run (see `ringbolt::task::TASK_BUDGET`).
+//! Each test runs on one worker under both drivers, with a loop that
+//! would otherwise hold the worker for all of its iterations.
+
+mod common;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ringbolt::net::TcpListener;
+use ringbolt::task::{consume_budget, unconstrained};
+use ringbolt::time::{sleep, timeout};
+use ringbolt::{Builder, Driver, Runtime};
+
+/// More ready awaits than any number of budgets a test would need.
+const SPINS: usize = 100_000;
+
+fn runtimes() -> Vec<(Driver, Runtime)> {
+    let mut v = vec![(
+        Driver::ThreadPool,
+        Builder::new()
+            .driver(Driver::ThreadPool)
+            .workers(1)
+            .build()
+            .unwrap(),
+    )];
+    if let Ok(rt) = Builder::new().driver(Driver::IoUring).workers(1).build() {
+        v.push((Driver::IoUring, rt));
+    }
+    v
+}
+
+/// Spawns a task that sets a flag, then runs `spin` (given the flag) as
+/// another task on the same worker: the number of awaits `spin` made
+/// before it saw the flag, or `None` if it never did.
+async fn spins_until_the_other_task_runs<F, Fut>(spin: F) -> Option<usize>
+where
+    F: FnOnce(Arc<AtomicBool>) -> Fut,
+    Fut: Future<Output = Option<usize>> + Send + 'static,
+{
+    let flag = Arc::new(AtomicBool::new(false));
+    let spinner = ringbolt::spawn(spin(flag.clone()));
+    let setter = ringbolt::spawn(async move { flag.store(true, Ordering::SeqCst) });
+    setter.await.unwrap();
+    spinner.await.unwrap()
+}
+
+#[test]
+fn a_loop_of_ready_sleeps_yields_to_the_other_tasks() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(spins_until_the_other_task_runs(|flag| async move {
+            for i in 0..SPINS {
+                if flag.load(Ordering::SeqCst) {
+                    return Some(i);
+                }
+                sleep(Duration::ZERO).await;
+                // A timeout that has expired before it starts: ready too.
+                let _ = timeout(Duration::ZERO, std::future::pending::<()>()).await;
+            }
+            None
+        }));
+        let spins = seen.unwrap_or_else(|| panic!("{driver:?}: the other task never ran"));
+        assert!(
+            spins <= 2 * ringbolt::task::TASK_BUDGET as usize,
+            "{driver:?}: {spins}"
+        );
+    }
+}
+
+#[test]
+fn a_read_loop_on_a_full_socket_yields_to_the_other_tasks() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (client, server) = common::pair(&listener).await;
+            let (res, _) = client.write_all(vec![7u8; 64 * 1024]).await;
+            res.unwrap();
+            // Let every byte arrive, so each read below is ready at once.
+            sleep(Duration::from_millis(50)).await;
+            spins_until_the_other_task_runs(move |flag| async move {
+                for i in 0..64 * 1024 {
+                    if flag.load(Ordering::SeqCst) {
+                        return Some(i);
+                    }
+                    let (n, _) = server.read(Vec::with_capacity(1)).await;
+                    assert_eq!(n.unwrap(), 1);
+                }
+                None
+            })
+            .await
+        });
+        assert!(seen.is_some(), "{driver:?}: the other task never ran");
+    }
+}
+
+#[test]
+fn consume_budget_lets_a_computation_yield() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(spins_until_the_other_task_runs(|flag| async move {
+            for i in 0..SPINS {
+                if flag.load(Ordering::SeqCst) {
+                    return Some(i);
+                }
+                consume_budget().await;
+            }
+            None
+        }));
+        let spins = seen.unwrap_or_else(|| panic!("{driver:?}: the other task never ran"));
+        assert!(
+            spins <= 2 * ringbolt::task::TASK_BUDGET as usize,
+            "{driver:?}: {spins}"
+        );
+    }
+}
+
+#[test]
+fn unconstrained_futures_do_not_yield_for_the_budget() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(spins_until_the_other_task_runs(|flag| async move {
+            // Several budgets' worth of ready sleeps in one poll: the
+            // other task cannot run in between.
+            unconstrained(async {
+                for _ in 0..4 * ringbolt::task::TASK_BUDGET as usize {
+                    sleep(Duration::ZERO).await;
+                }
+            })
+            .await;
+            Some(usize::from(flag.load(Ordering::SeqCst)))
+        }));
+        assert_eq!(seen, Some(0), "{driver:?}: the other task ran meanwhile");
+    }
+}
