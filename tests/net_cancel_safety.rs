@@ -295,15 +295,7 @@ fn accepts_cancelled_at_random_lose_no_connection() {
     const CONNECTS: u32 = 300;
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let mut open = Vec::new();
-            for i in 0..CONNECTS {
-                let s = TcpStream::connect(addr).await.unwrap();
-                let (res, _) = s.write_all(i.to_le_bytes().to_vec()).await;
-                res.unwrap();
-                open.push(s);
-            }
+            let (listener, _clients) = numbered_backlog(CONNECTS).await;
             let (mut got, mut cancelled, mut turn) = (Vec::new(), 0, 7u64);
             while got.len() < CONNECTS as usize {
                 turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -313,12 +305,7 @@ fn accepts_cancelled_at_random_lose_no_connection() {
                 };
                 match timeout(wait, listener.accept()).await {
                     Err(_) => cancelled += 1,
-                    Ok(res) => {
-                        let (server, _) = res.unwrap();
-                        let (n, buf) = server.read(Vec::with_capacity(4)).await;
-                        assert_eq!(n.unwrap(), 4, "{label}");
-                        got.push(u32::from_le_bytes(buf[..4].try_into().unwrap()));
-                    }
+                    Ok(res) => read_number(&res.unwrap().0, label, &mut got).await,
                 }
                 assert!(
                     cancelled < 5_000,
@@ -326,11 +313,7 @@ fn accepts_cancelled_at_random_lose_no_connection() {
                     got.len()
                 );
             }
-            got.sort_unstable();
-            assert!(
-                got.iter().copied().eq(0..CONNECTS),
-                "{label}: connections lost or repeated"
-            );
+            assert_each_once(got, CONNECTS, label);
             // Under the thread-pool driver an accept with a connection
             // waiting completes in its first poll, before any timer.
             assert!(
@@ -352,15 +335,7 @@ fn incoming_streams_dropped_at_random_lose_no_connection() {
     const CONNECTS: u32 = 300;
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let mut open = Vec::new();
-            for i in 0..CONNECTS {
-                let s = TcpStream::connect(addr).await.unwrap();
-                let (res, _) = s.write_all(i.to_le_bytes().to_vec()).await;
-                res.unwrap();
-                open.push(s);
-            }
+            let (listener, _clients) = numbered_backlog(CONNECTS).await;
             let (mut got, mut dropped, mut turn) = (Vec::new(), 0, 11u64);
             while got.len() < CONNECTS as usize {
                 turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -397,15 +372,34 @@ fn incoming_streams_dropped_at_random_lose_no_connection() {
                     got.len()
                 );
             }
-            got.sort_unstable();
-            assert!(
-                got.iter().copied().eq(0..CONNECTS),
-                "{label}: connections lost or repeated"
-            );
+            assert_each_once(got, CONNECTS, label);
             assert!(timeout(SHORT, listener.accept()).await.is_err(), "{label}");
-            drop(open);
         });
     }
+}
+
+/// A listener with `n` connections waiting in its backlog, connection
+/// `i` having sent `i` (4 bytes); the clients are kept open.
+async fn numbered_backlog(n: u32) -> (TcpListener, Vec<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let s = TcpStream::connect(addr).await.unwrap();
+        let (res, _) = s.write_all(i.to_le_bytes().to_vec()).await;
+        res.unwrap();
+        clients.push(s);
+    }
+    (listener, clients)
+}
+
+/// Every number below `n` was received exactly once.
+fn assert_each_once(mut got: Vec<u32>, n: u32, label: &str) {
+    got.sort_unstable();
+    assert!(
+        got.iter().copied().eq(0..n),
+        "{label}: connections lost or repeated"
+    );
 }
 
 /// Reads the 4-byte number a test client sent on `server` into `got`.
