@@ -280,8 +280,14 @@ impl<T: OpCode> Future for Op<T> {
 
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion<T>> {
-        let this = self.get_mut();
-        crate::task::coop::budgeted(cx, |cx| this.poll_op(cx))
+        // The budget by hand, not through a closure: the caller's location
+        // reaches `poll_op`'s panics.
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
+        let polled = self.get_mut().poll_op(cx);
+        if polled.is_ready() {
+            crate::task::coop::spend();
+        }
+        polled
     }
 }
 

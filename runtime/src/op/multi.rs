@@ -95,7 +95,14 @@ impl<T: OpCode> MultiOp<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(io::Result<u32>, u32)>> {
-        crate::task::coop::budgeted(cx, |cx| self.poll_item(cx))
+        // The budget by hand, not through a closure: the caller's location
+        // reaches `poll_item`'s panic.
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
+        let polled = self.poll_item(cx);
+        if polled.is_ready() {
+            crate::task::coop::spend();
+        }
+        polled
     }
 
     #[track_caller]
