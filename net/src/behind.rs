@@ -49,12 +49,10 @@ where
     B: IoBuf + Send,
 {
     let gate = fd.send_gate();
-    // Claim the stream's one send: wait for the one in flight first.
-    loop {
+    // Claim the stream's one send; while another is in flight (or its
+    // failure waits), wait for it first.
+    while !gate.try_claim() {
         settle(fd).await?;
-        if gate.try_claim() {
-            break;
-        }
     }
     let claim = Claim(gate);
     if buf.bytes_init() == 0 {

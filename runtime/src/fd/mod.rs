@@ -38,7 +38,8 @@ pub struct SharedFd {
 
 /// In this order (`repr(C)`), the fields a send touches (the reference
 /// count in the `Arc` header, the slot, the descriptor, the gate's phase)
-/// share the allocation's first cache line.
+/// are the allocation's first 33 bytes: one cache line, or two when the
+/// allocator places the block across a line boundary.
 #[repr(C)]
 struct Inner {
     /// `(worker id << 32) | slot` of the fixed-file slot that holds this
