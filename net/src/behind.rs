@@ -44,10 +44,46 @@ pub(crate) async fn settle(fd: &SharedFd) -> io::Result<()> {
 
 /// Queues all of `buf` for sending on `fd` and returns once it is queued
 /// (see the module docs).
+///
+/// The common case, an idle gate and a ring that takes the send, is done
+/// before the first await, so this future holds little more than `buf`:
+/// it lives in the caller's task, which a server keeps per connection and
+/// touches on every request, so its size is cache lines on the hot path.
+/// Waiting for an earlier send and the fallback without a ring are boxed.
 pub(crate) async fn write_behind<B>(fd: &SharedFd, buf: B) -> io::Result<()>
 where
     B: IoBuf + Send,
 {
+    match try_write_behind(fd, buf) {
+        Ok(()) => Ok(()),
+        Err(buf) => Box::pin(write_behind_slow(fd, buf)).await,
+    }
+}
+
+/// Claims an idle gate and submits the send as a detached op; `buf` back
+/// if the gate is busy (or holds a failure) or no ring here takes it.
+fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Result<(), B> {
+    let gate = fd.send_gate();
+    if !gate.try_claim() {
+        return Err(buf);
+    }
+    if buf.bytes_init() == 0 {
+        gate.finish(Ok(()));
+        return Ok(());
+    }
+    match submit(net::Send::new(fd.clone(), buf, libc::MSG_WAITALL)) {
+        // The completion finishes the claim.
+        Ok(()) => Ok(()),
+        Err(send) => {
+            gate.finish(Ok(()));
+            Err(send.into_buf())
+        }
+    }
+}
+
+/// `write_behind` when the fast path could not take the send: waits for
+/// the gate, then submits (or, with no ring here, sends at once).
+async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
     let gate = fd.send_gate();
     // Claim the stream's one send; while another is in flight (or its
     // failure waits), wait for it first.

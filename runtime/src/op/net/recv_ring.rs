@@ -317,14 +317,20 @@ impl RingRecv {
         match outcome {
             Outcome::Done(Ok(_)) => Ok(chunk),
             Outcome::Done(Err(e)) => Err(e),
-            Outcome::Fallback => {
-                let buf = Vec::with_capacity(READ_CHUNK_FALLBACK);
-                let recv = Recv::new(fd.clone(), buf, 0);
-                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
-                let buf = done.data.into_inner().into_buf(&done.result);
-                Ok((done.result? > 0).then(|| RecvBuf::from(buf)))
-            }
+            // Boxed: this future lives in the caller's task, touched on
+            // every request, and the plain receive's op is most of its size.
+            Outcome::Fallback => Box::pin(self.read_chunk_plain(fd)).await,
         }
+    }
+
+    /// `read_chunk` without a buffer ring: one plain receive into a new
+    /// vector.
+    async fn read_chunk_plain(&self, fd: &SharedFd) -> io::Result<Option<RecvBuf>> {
+        let buf = Vec::with_capacity(READ_CHUNK_FALLBACK);
+        let recv = Recv::new(fd.clone(), buf, 0);
+        let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+        let buf = done.data.into_inner().into_buf(&done.result);
+        Ok((done.result? > 0).then(|| RecvBuf::from(buf)))
     }
 
     /// Waits until a read would not wait: bytes are queued, the stream
