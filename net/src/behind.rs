@@ -29,7 +29,7 @@ use std::io;
 
 use ringbolt_runtime::buf::IoBuf;
 use ringbolt_runtime::op::{self, net};
-use ringbolt_runtime::{SendGate, SharedFd};
+use ringbolt_runtime::SharedFd;
 
 /// Waits until no write-behind send is in flight on `fd`; the error of
 /// the last one if it failed (reported once).
@@ -63,20 +63,21 @@ where
 /// Claims an idle gate and submits the send as a detached op; `buf` back
 /// if the gate is busy (or holds a failure) or no ring here takes it.
 fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Result<(), B> {
-    let gate = fd.send_gate();
-    if !gate.try_claim() {
+    // The claim is the send's own reference to the descriptor.
+    let Some(claimed) = fd.claim_send() else {
         return Err(buf);
-    }
+    };
     if buf.bytes_init() == 0 {
-        gate.finish(Ok(()));
+        claimed.finish_send(Ok(()));
         return Ok(());
     }
-    match submit(net::Send::new(fd.clone(), buf, libc::MSG_WAITALL)) {
+    match submit(net::Send::new(claimed, buf, libc::MSG_WAITALL)) {
         // The completion finishes the claim.
         Ok(()) => Ok(()),
         Err(send) => {
-            gate.finish(Ok(()));
-            Err(send.into_buf())
+            let (claimed, buf) = send.into_parts();
+            claimed.finish_send(Ok(()));
+            Err(buf)
         }
     }
 }
@@ -84,25 +85,31 @@ fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Result<(), B> {
 /// `write_behind` when the fast path could not take the send: waits for
 /// the gate, then submits (or, with no ring here, sends at once).
 async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
-    let gate = fd.send_gate();
     // Claim the stream's one send; while another is in flight (or its
     // failure waits), wait for it first.
-    while !gate.try_claim() {
+    let claimed = loop {
+        if let Some(claimed) = fd.claim_send() {
+            break claimed;
+        }
         settle(fd).await?;
-    }
-    let claim = Claim(gate);
+    };
+    let mut claim = Claim(Some(claimed));
     if buf.bytes_init() == 0 {
         return Ok(());
     }
-    match submit(net::Send::new(fd.clone(), buf, libc::MSG_WAITALL)) {
-        Ok(()) => {
-            // The completion finishes the claim.
-            std::mem::forget(claim);
-            Ok(())
-        }
+    let Some(claimed) = claim.0.take() else {
+        unreachable!("the claim was just made");
+    };
+    match submit(net::Send::new(claimed, buf, libc::MSG_WAITALL)) {
+        // The completion finishes the claim.
+        Ok(()) => Ok(()),
         // No ring takes it here: send it now (the claim is released when
         // this returns).
-        Err(send) => crate::io::write_all(false, fd, send.into_buf()).await.0,
+        Err(send) => {
+            let (claimed, buf) = send.into_parts();
+            claim.0 = Some(claimed);
+            crate::io::write_all(false, fd, buf).await.0
+        }
     }
 }
 
@@ -133,7 +140,7 @@ fn sent<B: IoBuf + Send>(res: io::Result<u32>, send: net::Send<B>) {
                         let e = io::Error::other(
                             "write_behind: the rest of a short send could not be queued",
                         );
-                        send.fd().send_gate().finish(Err(e));
+                        send.into_parts().0.finish_send(Err(e));
                         return;
                     }
                 }
@@ -142,16 +149,21 @@ fn sent<B: IoBuf + Send>(res: io::Result<u32>, send: net::Send<B>) {
         Ok(_) => Ok(()),
         Err(e) => Err(e),
     };
-    send.fd().send_gate().finish(outcome);
+    // The send's descriptor is the claim (see `SharedFd::claim_send`).
+    let (claimed, buf) = send.into_parts();
+    drop(buf);
+    claimed.finish_send(outcome);
 }
 
 /// The stream's send, claimed by a `write_behind` that has not handed it
 /// to a detached send: released when dropped (the write finished here, or
 /// its future was dropped).
-struct Claim<'a>(&'a SendGate);
+struct Claim(Option<SharedFd>);
 
-impl Drop for Claim<'_> {
+impl Drop for Claim {
     fn drop(&mut self) {
-        self.0.finish(Ok(()));
+        if let Some(claimed) = self.0.take() {
+            claimed.finish_send(Ok(()));
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! [`SendGate`]: one detached send at a time on a descriptor.
+//! [`SendGate`]: one detached send at a time on a descriptor, and the
+//! descriptor's reference count in the same word.
 //!
 //! A send that nobody awaits (a detached op, see
 //! [`submit_detached`](crate::op::submit_detached)) must still be ordered
@@ -10,38 +11,54 @@
 //! with the outcome, and every other write first waits until the gate is
 //! idle again (and learns the error of a send that failed, once).
 //!
-//! The gate lives in the descriptor's [`SharedFd`](super::SharedFd)
-//! allocation, next to its reference count: the send op already holds a
-//! clone of the descriptor, so its completion reaches the gate without a
-//! second reference, and claiming it touches a cache line the send's
-//! submission touches anyway.
+//! # One word for the phase and the references
+//!
+//! The detached send must keep its descriptor open until its CQE, so it
+//! holds a reference of its own. The gate's phase and the
+//! [`SharedFd`](super::SharedFd)'s reference count share one atomic word
+//! (the phase in the low two bits, the count above them), so that a claim
+//! takes the gate *and* the send's reference in one compare-exchange, and
+//! the completion gives both back in another. On a server's request path
+//! every locked instruction shows: apart, the claim, the reference's
+//! increment, the gate's release and the reference's decrement were four.
 
 use std::io;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+/// The low bits of the word: the phase.
+const PHASE: usize = 0b11;
 /// No send in flight, nothing to report.
-const IDLE: u8 = 0;
+const IDLE: usize = 0;
 /// A send is in flight (the gate is claimed).
-const BUSY: u8 = 1;
+const BUSY: usize = 1;
 /// A send is in flight and someone waits for it (in `Slow::waiters`).
-const BUSY_WAITED: u8 = 2;
+const BUSY_WAITED: usize = 2;
 /// The last send failed; its error waits in `Slow::error`.
-const FAILED: u8 = 3;
+const FAILED: usize = 3;
+/// One reference, in the word.
+const REF: usize = PHASE + 1;
+/// Past this many references the count is about to overflow into
+/// nonsense: abort, as `Arc` does.
+const MAX_REFS: usize = (isize::MAX as usize) / REF;
 
 /// The token for the one detached send in flight on a descriptor (see
-/// the module docs). Reached through [`SharedFd::send_gate`].
+/// the module docs), holding the descriptor's reference count too.
+/// Reached through [`SharedFd::send_gate`]; claimed with
+/// [`SharedFd::claim_send`] and finished with [`SharedFd::finish_send`].
 ///
-/// The fast paths touch one atomic: checking that the gate is idle,
+/// The fast paths touch one atomic word: checking that the gate is idle,
 /// claiming an idle gate, and finishing a send nobody waits for. The lock
 /// is taken only to wait, and to record an error.
 ///
 /// [`SharedFd::send_gate`]: super::SharedFd::send_gate
+/// [`SharedFd::claim_send`]: super::SharedFd::claim_send
+/// [`SharedFd::finish_send`]: super::SharedFd::finish_send
 #[repr(C)]
 pub struct SendGate {
-    /// IDLE, BUSY, BUSY_WAITED or FAILED.
-    phase: AtomicU8,
+    /// References × `REF`, plus IDLE, BUSY, BUSY_WAITED or FAILED.
+    word: AtomicUsize,
     slow: Mutex<Slow>,
 }
 
@@ -52,9 +69,10 @@ struct Slow {
 }
 
 impl SendGate {
+    /// An idle gate with one reference.
     pub(super) const fn new() -> SendGate {
         SendGate {
-            phase: AtomicU8::new(IDLE),
+            word: AtomicUsize::new(REF | IDLE),
             slow: Mutex::new(Slow {
                 error: None,
                 waiters: Vec::new(),
@@ -62,21 +80,132 @@ impl SendGate {
         }
     }
 
+    /// One more reference (a clone of the descriptor).
+    #[inline]
+    pub(super) fn acquire_ref(&self) {
+        // Relaxed, as `Arc::clone`: a new reference is made from an
+        // existing one, which keeps the object alive meanwhile.
+        let old = self.word.fetch_add(REF, Ordering::Relaxed);
+        if old / REF > MAX_REFS {
+            std::process::abort();
+        }
+    }
+
+    /// One reference fewer; `true` if it was the last one, and the caller
+    /// must now free the object (everything every other holder did to it
+    /// is visible to this thread).
+    #[inline]
+    pub(super) fn release_ref(&self) -> bool {
+        if self.word.fetch_sub(REF, Ordering::Release) / REF != 1 {
+            return false;
+        }
+        // Pairs with the Release decrements of the other holders, as in
+        // `Arc`'s drop.
+        std::sync::atomic::fence(Ordering::Acquire);
+        true
+    }
+
+    /// Gives up the one reference, if it is the only one: `false` (and
+    /// nothing changed) while others exist.
+    pub(super) fn release_unique(&self) -> bool {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if word / REF != 1 {
+                return false;
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word - REF,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => word = now,
+            }
+        }
+    }
+
     /// Whether no send is in flight and no failure waits to be reported:
     /// a write may go ahead without [`poll_settle`](SendGate::poll_settle).
     #[inline]
     pub fn is_idle(&self) -> bool {
-        self.phase.load(Ordering::Acquire) == IDLE
+        self.word.load(Ordering::Acquire) & PHASE == IDLE
     }
 
-    /// Claims an idle gate for a send about to be submitted; `false` if a
-    /// send is in flight or a failure waits (settle first). The claimer
-    /// must [`finish`](SendGate::finish) it.
+    /// Claims an idle gate and takes one more reference with it, in one
+    /// compare-exchange; `false` if a send is in flight or a failure waits
+    /// (settle first).
     #[inline]
-    pub fn try_claim(&self) -> bool {
-        self.phase
-            .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+    pub(super) fn claim_with_ref(&self) -> bool {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if word & PHASE != IDLE {
+                return false;
+            }
+            if word / REF > MAX_REFS {
+                std::process::abort();
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word + REF + BUSY,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Ends a claim and gives up the reference that came with it: the
+    /// send is over with `outcome` (`Ok` also when a claim ends without a
+    /// send). An error is kept for the next
+    /// [`poll_settle`](SendGate::poll_settle); whoever waits is woken.
+    /// `true` if that reference was the last one (see
+    /// [`release_ref`](SendGate::release_ref)).
+    pub(super) fn finish_and_release(&self, outcome: io::Result<()>) -> bool {
+        if outcome.is_ok() {
+            // The fast path: nobody waits, so the phase goes back to idle
+            // and the reference goes, in one step.
+            let mut word = self.word.load(Ordering::Relaxed);
+            while word & PHASE == BUSY {
+                match self.word.compare_exchange_weak(
+                    word,
+                    word - REF - BUSY,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        if word / REF != 1 {
+                            return false;
+                        }
+                        std::sync::atomic::fence(Ordering::Acquire);
+                        return true;
+                    }
+                    Err(now) => word = now,
+                }
+            }
+        }
+        // Someone waits, or the send failed: set the phase under the lock
+        // (a waiter moves BUSY to BUSY_WAITED under it), wake outside it,
+        // and only then give up the reference, which keeps the gate alive
+        // until here.
+        let waiters = {
+            let mut slow = self.lock();
+            let phase = match outcome {
+                Ok(()) => IDLE,
+                Err(e) => {
+                    slow.error = Some(e);
+                    FAILED
+                }
+            };
+            self.set_phase(phase);
+            std::mem::take(&mut slow.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+        self.release_ref()
     }
 
     /// Ready once no send is in flight: `Ok` if the last one succeeded (or
@@ -86,10 +215,11 @@ impl SendGate {
     pub fn poll_settle(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut slow = self.lock();
         loop {
-            match self.phase.load(Ordering::Acquire) {
+            let word = self.word.load(Ordering::Acquire);
+            match word & PHASE {
                 IDLE => return Poll::Ready(Ok(())),
                 FAILED => {
-                    self.phase.store(IDLE, Ordering::Release);
+                    self.set_phase(IDLE);
                     let e = slow
                         .error
                         .take()
@@ -97,15 +227,15 @@ impl SendGate {
                     return Poll::Ready(Err(e));
                 }
                 phase => {
-                    // BUSY → BUSY_WAITED under the lock, so that `finish`,
-                    // seeing BUSY_WAITED, takes the lock and finds this
-                    // waker.
+                    // BUSY → BUSY_WAITED under the lock, so that the
+                    // finish, seeing BUSY_WAITED, takes the lock and finds
+                    // this waker.
                     if phase == BUSY
                         && self
-                            .phase
+                            .word
                             .compare_exchange(
-                                BUSY,
-                                BUSY_WAITED,
+                                word,
+                                word - BUSY + BUSY_WAITED,
                                 Ordering::AcqRel,
                                 Ordering::Acquire,
                             )
@@ -122,26 +252,20 @@ impl SendGate {
         }
     }
 
-    /// Ends a claim: the send is over with `outcome` (`Ok` also when a
-    /// claim ends without a send). An error is kept for the next
-    /// [`poll_settle`](SendGate::poll_settle); whoever waits is woken.
-    pub fn finish(&self, outcome: io::Result<()>) {
-        let waiters = match outcome {
-            Ok(()) => {
-                if self.phase.swap(IDLE, Ordering::AcqRel) != BUSY_WAITED {
-                    return;
-                }
-                std::mem::take(&mut self.lock().waiters)
+    /// Sets the phase, keeping the references (which other threads may
+    /// change meanwhile). Called with the lock held.
+    fn set_phase(&self, phase: usize) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            match self.word.compare_exchange_weak(
+                word,
+                (word & !PHASE) | phase,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => word = now,
             }
-            Err(e) => {
-                let mut slow = self.lock();
-                slow.error = Some(e);
-                self.phase.store(FAILED, Ordering::Release);
-                std::mem::take(&mut slow.waiters)
-            }
-        };
-        for w in waiters {
-            w.wake();
         }
     }
 
@@ -153,7 +277,7 @@ impl SendGate {
 
 impl std::fmt::Debug for SendGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let phase = match self.phase.load(Ordering::Acquire) {
+        let phase = match self.word.load(Ordering::Acquire) & PHASE {
             IDLE => "idle",
             BUSY => "busy",
             BUSY_WAITED => "busy, waited for",
@@ -182,16 +306,50 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
+    fn refs(gate: &SendGate) -> usize {
+        gate.word.load(Ordering::SeqCst) / REF
+    }
+
     #[test]
-    fn one_claim_at_a_time() {
+    fn one_claim_at_a_time_and_each_holds_a_reference() {
         let gate = SendGate::new();
         assert!(gate.is_idle());
-        assert!(gate.try_claim());
+        assert!(gate.claim_with_ref());
+        assert_eq!(refs(&gate), 2);
         assert!(!gate.is_idle());
-        assert!(!gate.try_claim(), "a second claim while one is held");
-        gate.finish(Ok(()));
+        assert!(!gate.claim_with_ref(), "a second claim while one is held");
+        assert_eq!(refs(&gate), 2, "a refused claim takes no reference");
+        assert!(!gate.finish_and_release(Ok(())));
+        assert_eq!(refs(&gate), 1);
         assert!(gate.is_idle());
-        assert!(gate.try_claim());
+        assert!(gate.claim_with_ref());
+    }
+
+    #[test]
+    fn the_claim_may_hold_the_last_reference() {
+        let gate = SendGate::new();
+        assert!(gate.claim_with_ref());
+        assert!(!gate.release_ref(), "the claim's reference is left");
+        assert!(gate.finish_and_release(Ok(())), "the finish frees");
+
+        let gate = SendGate::new();
+        let (count, w) = waker();
+        let mut cx = Context::from_waker(&w);
+        assert!(gate.claim_with_ref());
+        assert!(gate.poll_settle(&mut cx).is_pending());
+        assert!(!gate.release_ref());
+        assert!(gate.finish_and_release(Err(io::ErrorKind::BrokenPipe.into())));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn release_unique_only_for_the_only_reference() {
+        let gate = SendGate::new();
+        gate.acquire_ref();
+        assert!(!gate.release_unique());
+        assert!(!gate.release_ref());
+        assert!(gate.release_unique());
+        assert_eq!(refs(&gate), 0);
     }
 
     #[test]
@@ -199,12 +357,16 @@ mod tests {
         let gate = SendGate::new();
         let (count, w) = waker();
         let mut cx = Context::from_waker(&w);
-        assert!(gate.try_claim());
+        assert!(gate.claim_with_ref());
         assert!(gate.poll_settle(&mut cx).is_pending());
         // The same waker twice is kept once.
         assert!(gate.poll_settle(&mut cx).is_pending());
-        gate.finish(Ok(()));
+        // References change while the phase is BUSY_WAITED.
+        gate.acquire_ref();
+        assert!(!gate.release_ref());
+        assert!(!gate.finish_and_release(Ok(())));
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(refs(&gate), 1);
         assert!(matches!(gate.poll_settle(&mut cx), Poll::Ready(Ok(()))));
     }
 
@@ -213,17 +375,19 @@ mod tests {
         let gate = SendGate::new();
         let (count, w) = waker();
         let mut cx = Context::from_waker(&w);
-        assert!(gate.try_claim());
+        assert!(gate.claim_with_ref());
         assert!(gate.poll_settle(&mut cx).is_pending());
-        gate.finish(Err(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert!(!gate.finish_and_release(Err(io::Error::from(io::ErrorKind::ConnectionReset))));
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(refs(&gate), 1);
         assert!(!gate.is_idle());
-        assert!(!gate.try_claim(), "claimed over an unreported failure");
+        assert!(!gate.claim_with_ref(), "claimed over an unreported failure");
         match gate.poll_settle(&mut cx) {
             Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
             other => panic!("expected the send's error, got {other:?}"),
         }
+        assert_eq!(refs(&gate), 1);
         assert!(matches!(gate.poll_settle(&mut cx), Poll::Ready(Ok(()))));
-        assert!(gate.try_claim());
+        assert!(gate.claim_with_ref());
     }
 }

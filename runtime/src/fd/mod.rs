@@ -4,8 +4,8 @@ use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use crate::executor::{context, registry};
 
@@ -31,15 +31,27 @@ const NEVER: u64 = u64::MAX;
 /// registered in that ring's fixed-file table (see
 /// [`SharedFd::fixed_slot`]); the slot is released when the descriptor is
 /// closed or taken out.
-#[derive(Clone)]
+///
+/// It is a reference-counted pointer like `Arc`, with the count kept in
+/// the word of the descriptor's [`SendGate`]: claiming the gate for a
+/// detached send takes the send's reference in the same atomic step (see
+/// [`claim_send`](SharedFd::claim_send)).
 pub struct SharedFd {
-    inner: Arc<Inner>,
+    inner: NonNull<Inner>,
 }
 
-/// In this order (`repr(C)`), the fields a send touches (the reference
-/// count in the `Arc` header, the slot, the descriptor, the gate's phase)
-/// are the allocation's first 33 bytes: one cache line, or two when the
-/// allocator places the block across a line boundary.
+// SAFETY: `Inner` is shared between threads only through `&Inner` (atomics,
+// a mutex, and an `OwnedFd` that is read only) and freed by the holder that
+// drops the last reference, exactly as `Arc<Inner>` would be; `Inner` is
+// `Send + Sync`.
+unsafe impl Send for SharedFd {}
+// SAFETY: as for `Send`: `&SharedFd` hands out only `&Inner`.
+unsafe impl Sync for SharedFd {}
+
+/// In this order (`repr(C)`), the fields a send touches (the slot, the
+/// descriptor, the gate's word with the reference count) are the
+/// allocation's first 24 bytes: one cache line, or two when the allocator
+/// places the block across a line boundary.
 #[repr(C)]
 struct Inner {
     /// `(worker id << 32) | slot` of the fixed-file slot that holds this
@@ -103,19 +115,40 @@ impl Drop for Inner {
 impl SharedFd {
     /// Takes ownership of `fd`.
     pub fn new(fd: OwnedFd) -> Self {
+        let inner = Box::new(Inner {
+            fixed: AtomicU64::new(NO_SLOT),
+            fd: ManuallyDrop::new(fd),
+            uses: AtomicU32::new(0),
+            gate: SendGate::new(),
+        });
         SharedFd {
-            inner: Arc::new(Inner {
-                fixed: AtomicU64::new(NO_SLOT),
-                fd: ManuallyDrop::new(fd),
-                uses: AtomicU32::new(0),
-                gate: SendGate::new(),
-            }),
+            inner: NonNull::from(Box::leak(inner)),
         }
+    }
+
+    /// The shared block.
+    #[inline]
+    fn inner(&self) -> &Inner {
+        // SAFETY: `inner` came from `Box::leak` and is freed only by the
+        // holder of the last reference; `self` is a reference, so the
+        // block lives at least as long as this borrow.
+        unsafe { self.inner.as_ref() }
+    }
+
+    /// Takes the block back from the last reference, which was just given
+    /// up (`release_ref`, `release_unique` or `finish_and_release` said
+    /// so): nobody else can reach it any more.
+    fn into_box(self) -> Box<Inner> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the block came from `Box::leak` in `new`; the caller gave
+        // up the last reference, so no other `SharedFd` points at it, and
+        // `this` is never dropped (no second free).
+        unsafe { Box::from_raw(this.inner.as_ptr()) }
     }
 
     /// The raw descriptor number (valid while this `SharedFd` lives).
     pub fn as_raw_fd(&self) -> RawFd {
-        self.inner.fd.as_raw_fd()
+        self.inner().fd.as_raw_fd()
     }
 
     /// The slot of this descriptor in the fixed-file table of this
@@ -126,7 +159,7 @@ impl SharedFd {
     /// on the first worker that registers it (ops from other workers use
     /// the plain descriptor).
     pub fn fixed_slot(&self) -> Option<u32> {
-        let v = self.inner.fixed.load(Ordering::Acquire);
+        let v = self.inner().fixed.load(Ordering::Acquire);
         if v == NEVER {
             return None;
         }
@@ -134,9 +167,9 @@ impl SharedFd {
             if v != NO_SLOT {
                 return (v >> 32 == w.id).then_some(v as u32);
             }
-            let uses = self.inner.uses.load(Ordering::Relaxed);
+            let uses = self.inner().uses.load(Ordering::Relaxed);
             if uses < FIXED_AFTER_OPS {
-                self.inner.uses.store(uses + 1, Ordering::Relaxed);
+                self.inner().uses.store(uses + 1, Ordering::Relaxed);
                 return None;
             }
             if w.id > u64::from(u32::MAX) {
@@ -144,11 +177,11 @@ impl SharedFd {
             }
             let mut driver = w.ring()?.try_borrow_mut().ok()?;
             let Some(slot) = driver.register_file(self.as_raw_fd()) else {
-                self.inner.fixed.store(NEVER, Ordering::Release);
+                self.inner().fixed.store(NEVER, Ordering::Release);
                 return None;
             };
             let tagged = (w.id << 32) | u64::from(slot);
-            match self.inner.fixed.compare_exchange(
+            match self.inner().fixed.compare_exchange(
                 NO_SLOT,
                 tagged,
                 Ordering::AcqRel,
@@ -168,7 +201,41 @@ impl SharedFd {
     /// The descriptor's gate for the one detached send in flight on it
     /// (write-behind sends): shared by every clone.
     pub fn send_gate(&self) -> &SendGate {
-        &self.inner.gate
+        &self.inner().gate
+    }
+
+    /// Claims the descriptor's [`SendGate`] for a detached send about to
+    /// be submitted: a new reference to the descriptor, for the send to
+    /// hold until its completion, or `None` if a send is in flight or a
+    /// failure waits to be reported (settle first, with
+    /// [`SendGate::poll_settle`]).
+    ///
+    /// The claim and the reference are taken in one atomic step. The
+    /// returned `SharedFd` *is* the claim: give it back with
+    /// [`finish_send`](SharedFd::finish_send), not by dropping it (a
+    /// dropped claim leaves the gate busy, and every later write on the
+    /// descriptor waiting).
+    #[inline]
+    pub fn claim_send(&self) -> Option<SharedFd> {
+        if self.inner().gate.claim_with_ref() {
+            // The reference the claim just took.
+            Some(SharedFd { inner: self.inner })
+        } else {
+            None
+        }
+    }
+
+    /// Ends the claim this `SharedFd` is (from
+    /// [`claim_send`](SharedFd::claim_send)) with the send's `outcome`
+    /// (`Ok` also when the claim ends without a send), and gives up its
+    /// reference. An error is kept for the next
+    /// [`SendGate::poll_settle`]; whoever waits for the gate is woken.
+    pub fn finish_send(self, outcome: io::Result<()>) {
+        if self.inner().gate.finish_and_release(outcome) {
+            drop(self.into_box());
+        } else {
+            std::mem::forget(self);
+        }
     }
 
     /// The descriptor itself, if this is its only owner (no clone and no
@@ -178,9 +245,11 @@ impl SharedFd {
     ///
     /// Gives `self` back while other owners exist.
     pub fn try_unwrap(self) -> Result<OwnedFd, SharedFd> {
-        Arc::try_unwrap(self.inner)
-            .map(Inner::into_fd)
-            .map_err(|inner| SharedFd { inner })
+        if self.inner().gate.release_unique() {
+            Ok((*self.into_box()).into_fd())
+        } else {
+            Err(self)
+        }
     }
 
     /// Closes the descriptor through the ring and returns the error
@@ -192,27 +261,120 @@ impl SharedFd {
     ///
     /// The kernel's error for the close.
     pub async fn close(self) -> io::Result<()> {
-        match Arc::try_unwrap(self.inner) {
-            Ok(inner) => crate::op::close(inner.into_fd()).await,
+        match self.try_unwrap() {
+            Ok(fd) => crate::op::close(fd).await,
             Err(_) => Ok(()),
+        }
+    }
+}
+
+impl Clone for SharedFd {
+    #[inline]
+    fn clone(&self) -> SharedFd {
+        self.inner().gate.acquire_ref();
+        SharedFd { inner: self.inner }
+    }
+}
+
+impl Drop for SharedFd {
+    #[inline]
+    fn drop(&mut self) {
+        if self.inner().gate.release_ref() {
+            // SAFETY: this was the last reference (`release_ref`), so no
+            // other `SharedFd` points at the block, which came from
+            // `Box::leak`; `self` is not used after.
+            drop(unsafe { Box::from_raw(self.inner.as_ptr()) });
         }
     }
 }
 
 impl AsRawFd for SharedFd {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.fd.as_raw_fd()
+        self.inner().fd.as_raw_fd()
     }
 }
 
 impl AsFd for SharedFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.fd.as_fd()
+        self.inner().fd.as_fd()
     }
 }
 
 impl fmt::Debug for SharedFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SharedFd").field(&self.as_raw_fd()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::FromRawFd;
+
+    /// A pipe: (read end, write end), the read end non-blocking.
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+        let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+        assert_eq!(rc, 0, "pipe2: {}", io::Error::last_os_error());
+        // SAFETY: pipe2 succeeded, so both are open descriptors that
+        // nothing else owns.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: F_SETFL on a descriptor this function owns.
+        unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        (r, w)
+    }
+
+    /// Whether the pipe's write end is still open somewhere: a read on
+    /// the empty pipe would wait (`EAGAIN`) rather than see the end (0).
+    fn writer_open(r: &OwnedFd) -> bool {
+        let mut b = [0u8; 1];
+        // SAFETY: reads at most one byte into `b`.
+        let n = unsafe { libc::read(r.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        assert!(n <= 0, "nothing was written");
+        n < 0
+    }
+
+    #[test]
+    fn a_refused_claim_takes_no_reference() {
+        let (_r, w) = pipe();
+        let fd = SharedFd::new(w);
+        let claim = fd.claim_send().expect("an idle gate");
+        for _ in 0..3 {
+            assert!(fd.claim_send().is_none(), "claimed twice");
+        }
+        claim.finish_send(Ok(()));
+        // Exactly one reference is left: a refused claim that gave one
+        // back would have freed the descriptor under `fd` by now.
+        assert!(fd.try_unwrap().is_ok(), "references miscounted");
+    }
+
+    #[test]
+    fn the_claim_keeps_the_descriptor_open_until_it_finishes() {
+        let (r, w) = pipe();
+        let fd = SharedFd::new(w);
+        let claim = fd.claim_send().expect("an idle gate");
+        let other = fd.clone();
+        drop(fd);
+        drop(other);
+        assert!(writer_open(&r), "closed while the send's claim holds it");
+        claim.finish_send(Err(io::ErrorKind::BrokenPipe.into()));
+        assert!(
+            !writer_open(&r),
+            "the last reference went but the fd is open"
+        );
+    }
+
+    #[test]
+    fn try_unwrap_refuses_while_a_claim_holds_the_descriptor() {
+        let (r, w) = pipe();
+        let fd = SharedFd::new(w);
+        let claim = fd.claim_send().expect("an idle gate");
+        let fd = fd.try_unwrap().expect_err("the claim is a second owner");
+        claim.finish_send(Ok(()));
+        let owned = fd.try_unwrap().expect("the only owner now");
+        assert!(writer_open(&r));
+        drop(owned);
+        assert!(!writer_open(&r));
     }
 }

@@ -55,6 +55,11 @@ impl<B: IoBuf + std::marker::Send> Send<B> {
     pub fn into_buf(self) -> B {
         self.buf
     }
+
+    /// The descriptor and the buffer, given back.
+    pub fn into_parts(self) -> (SharedFd, B) {
+        (self.fd, self.buf)
+    }
 }
 
 // SAFETY: the SQE points into `buf`, whose IoBuf contract keeps the pointer
