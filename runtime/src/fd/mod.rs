@@ -48,6 +48,12 @@ unsafe impl Send for SharedFd {}
 // SAFETY: as for `Send`: `&SharedFd` hands out only `&Inner`.
 unsafe impl Sync for SharedFd {}
 
+// What the two impls above rely on.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Inner>();
+};
+
 /// In this order (`repr(C)`), the fields a send touches (the slot, the
 /// descriptor, the gate's word with the reference count) are the
 /// allocation's first 24 bytes: one cache line, or two when the allocator
@@ -216,6 +222,7 @@ impl SharedFd {
     /// dropped claim leaves the gate busy, and every later write on the
     /// descriptor waiting).
     #[inline]
+    #[must_use = "a claim dropped unfinished leaves the gate busy: end it with `finish_send`"]
     pub fn claim_send(&self) -> Option<SharedFd> {
         if self.inner().gate.claim_with_ref() {
             // The reference the claim just took.
