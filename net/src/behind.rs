@@ -60,57 +60,47 @@ where
     }
 }
 
-/// Claims an idle gate and submits the send as a detached op; `buf` back
-/// if the gate is busy (or holds a failure) or no ring here takes it.
+/// Claims an idle gate and queues the send; `buf` back if the gate is
+/// busy (or holds a failure) or no ring here takes the send.
 fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Result<(), B> {
-    // The claim is the send's own reference to the descriptor.
     let Some(claimed) = fd.claim_send() else {
         return Err(buf);
     };
+    queue(claimed, buf).map_err(|(claimed, buf)| {
+        claimed.finish_send(Ok(()));
+        buf
+    })
+}
+
+/// `write_behind` when the fast path could not take the send: waits for
+/// the gate, then queues the send (or, with no ring here, sends at once).
+async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
+    // While another send is in flight (or its failure waits), wait for it.
+    let claimed = loop {
+        settle(fd).await?;
+        if let Some(claimed) = fd.claim_send() {
+            break claimed;
+        }
+    };
+    let Err((claimed, buf)) = queue(claimed, buf) else {
+        return Ok(());
+    };
+    // No ring takes it here: send it now, holding the claim until this
+    // returns (or the future is dropped).
+    let _claim = Claim(Some(claimed));
+    crate::io::write_all(false, fd, buf).await.0
+}
+
+/// Queues `buf` as the detached send that holds `claimed` (the gate's
+/// claim, which is also the send's reference to the descriptor; the
+/// completion finishes it). The claim and the buffer back when no ring
+/// here takes the send.
+fn queue<B: IoBuf + Send>(claimed: SharedFd, buf: B) -> Result<(), (SharedFd, B)> {
     if buf.bytes_init() == 0 {
         claimed.finish_send(Ok(()));
         return Ok(());
     }
-    match submit(net::Send::new(claimed, buf, libc::MSG_WAITALL)) {
-        // The completion finishes the claim.
-        Ok(()) => Ok(()),
-        Err(send) => {
-            let (claimed, buf) = send.into_parts();
-            claimed.finish_send(Ok(()));
-            Err(buf)
-        }
-    }
-}
-
-/// `write_behind` when the fast path could not take the send: waits for
-/// the gate, then submits (or, with no ring here, sends at once).
-async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
-    // Claim the stream's one send; while another is in flight (or its
-    // failure waits), wait for it first.
-    let claimed = loop {
-        if let Some(claimed) = fd.claim_send() {
-            break claimed;
-        }
-        settle(fd).await?;
-    };
-    let mut claim = Claim(Some(claimed));
-    if buf.bytes_init() == 0 {
-        return Ok(());
-    }
-    let Some(claimed) = claim.0.take() else {
-        unreachable!("the claim was just made");
-    };
-    match submit(net::Send::new(claimed, buf, libc::MSG_WAITALL)) {
-        // The completion finishes the claim.
-        Ok(()) => Ok(()),
-        // No ring takes it here: send it now (the claim is released when
-        // this returns).
-        Err(send) => {
-            let (claimed, buf) = send.into_parts();
-            claim.0 = Some(claimed);
-            crate::io::write_all(false, fd, buf).await.0
-        }
-    }
+    submit(net::Send::new(claimed, buf, libc::MSG_WAITALL)).map_err(net::Send::into_parts)
 }
 
 /// Submits `send` as its stream's detached send; gives it back when no
