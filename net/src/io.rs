@@ -76,18 +76,6 @@ pub(crate) async fn writev<B: IoBuf + Send>(
     net::send_vectored(fd.clone(), bufs).await
 }
 
-/// Queues `buf` to be sent after the write-behind send in flight on `fd`
-/// and returns (see [`crate::behind`]).
-pub(crate) async fn write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
-    behind::write_behind(fd, buf).await
-}
-
-/// Waits for the write-behind send in flight on `fd`; its error if it
-/// failed.
-pub(crate) async fn flush(fd: &SharedFd) -> io::Result<()> {
-    behind::settle(fd).await
-}
-
 /// Writes every initialised byte of `buf`, in as many sends as it takes,
 /// after the write-behind send in flight on `fd` (`settle: false`: called
 /// by the holder of that send).

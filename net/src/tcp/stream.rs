@@ -294,7 +294,7 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
-        sio::write_behind(&self.fd, buf).await
+        crate::behind::write_behind(&self.fd, buf).await
     }
 
     /// Waits until the [`write_behind`](TcpStream::write_behind) send in
@@ -304,7 +304,7 @@ impl TcpStream {
     ///
     /// That send's error, if it failed (reported once).
     pub async fn flush(&self) -> io::Result<()> {
-        sio::flush(&self.fd).await
+        crate::behind::settle(&self.fd).await
     }
 
     /// Writes the initialised bytes of the buffers in order (some of them,

@@ -133,7 +133,7 @@ impl UnixStream {
     /// earlier send's failure, reported once by the next write, `flush` or
     /// `shutdown`.
     pub async fn write_behind<B: IoBuf + Send>(&self, buf: B) -> io::Result<()> {
-        sio::write_behind(&self.fd, buf).await
+        crate::behind::write_behind(&self.fd, buf).await
     }
 
     /// Waits until the [`write_behind`](UnixStream::write_behind) send in
@@ -143,7 +143,7 @@ impl UnixStream {
     ///
     /// That send's error, if it failed (reported once).
     pub async fn flush(&self) -> io::Result<()> {
-        sio::flush(&self.fd).await
+        crate::behind::settle(&self.fd).await
     }
 
     /// Writes the initialised bytes of the buffers in order, in one SENDMSG.
