@@ -108,21 +108,11 @@ impl SendGate {
     /// Gives up the one reference, if it is the only one: `false` (and
     /// nothing changed) while others exist.
     pub(super) fn release_unique(&self) -> bool {
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            if word / REF != 1 {
-                return false;
-            }
-            match self.word.compare_exchange_weak(
-                word,
-                word - REF,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => word = now,
-            }
-        }
+        self.word
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |w| {
+                (w / REF == 1).then(|| w - REF)
+            })
+            .is_ok()
     }
 
     /// Whether no send is in flight and no failure waits to be reported:
@@ -137,23 +127,15 @@ impl SendGate {
     /// (settle first).
     #[inline]
     pub(super) fn claim_with_ref(&self) -> bool {
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            if word & PHASE != IDLE {
-                return false;
-            }
-            if word / REF > MAX_REFS {
-                std::process::abort();
-            }
-            match self.word.compare_exchange_weak(
-                word,
-                word + REF + BUSY,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => word = now,
-            }
+        let claimed = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |w| {
+                (w & PHASE == IDLE).then(|| w + REF + BUSY)
+            });
+        match claimed {
+            Ok(old) if old / REF > MAX_REFS => std::process::abort(),
+            Ok(_) => true,
+            Err(_) => false,
         }
     }
 
@@ -167,23 +149,17 @@ impl SendGate {
         if outcome.is_ok() {
             // The fast path: nobody waits, so the phase goes back to idle
             // and the reference goes, in one step.
-            let mut word = self.word.load(Ordering::Relaxed);
-            while word & PHASE == BUSY {
-                match self.word.compare_exchange_weak(
-                    word,
-                    word - REF - BUSY,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        if word / REF != 1 {
-                            return false;
-                        }
-                        std::sync::atomic::fence(Ordering::Acquire);
-                        return true;
-                    }
-                    Err(now) => word = now,
+            let released = self
+                .word
+                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |w| {
+                    (w & PHASE == BUSY).then(|| w - REF - BUSY)
+                });
+            if let Ok(old) = released {
+                if old / REF != 1 {
+                    return false;
                 }
+                std::sync::atomic::fence(Ordering::Acquire);
+                return true;
             }
         }
         // Someone waits, or the send failed: set the phase under the lock
@@ -255,18 +231,11 @@ impl SendGate {
     /// Sets the phase, keeping the references (which other threads may
     /// change meanwhile). Called with the lock held.
     fn set_phase(&self, phase: usize) {
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            match self.word.compare_exchange_weak(
-                word,
-                (word & !PHASE) | phase,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(now) => word = now,
-            }
-        }
+        let _ = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |w| {
+                Some((w & !PHASE) | phase)
+            });
     }
 
     /// The lock, whether or not a waker panicked while it was held.
