@@ -384,7 +384,14 @@ impl RingRecv {
         fd: &SharedFd,
         take: &mut Take<'_, '_>,
     ) -> Poll<Outcome> {
-        crate::task::coop::budgeted(cx, |cx| self.poll_queue(cx, fd, take))
+        // A unit of the coop budget for a result only: the fallback is not
+        // one (the plain receive's own op spends the unit for its result).
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
+        let polled = self.poll_queue(cx, fd, take);
+        if matches!(polled, Poll::Ready(Outcome::Done(_))) {
+            crate::task::coop::spend();
+        }
+        polled
     }
 
     fn poll_queue(
