@@ -137,19 +137,29 @@ impl Readiness {
         }
         self.by_fd[slot].push(key);
         if let Err(e) = self.arm(fd) {
-            self.remove_key(key);
+            // The waker is the caller's own clone: nothing of another task
+            // is dropped inside the caller's borrow.
+            drop(self.remove_key(key));
             return Err(e);
         }
         Ok(WaitToken { key, generation })
     }
 
     /// Whether the waiter is still waiting; if so, it keeps `waker` (the
-    /// latest one of its future).
-    pub(crate) fn still_waiting(&mut self, token: WaitToken, waker: &Waker) -> bool {
+    /// latest one of its future), and the waker it replaced goes into
+    /// `replaced`, for the caller to drop once its borrow of the table has
+    /// ended (dropping a waker may drop a task, whose own waits then
+    /// cancel through the same table).
+    pub(crate) fn still_waiting(
+        &mut self,
+        token: WaitToken,
+        waker: &Waker,
+        replaced: &mut Option<Waker>,
+    ) -> bool {
         match self.waiters.get_mut(token.key) {
             Some(w) if w.generation == token.generation => {
                 if !w.waker.will_wake(waker) {
-                    w.waker = waker.clone();
+                    *replaced = Some(std::mem::replace(&mut w.waker, waker.clone()));
                 }
                 true
             }
@@ -159,15 +169,14 @@ impl Readiness {
 
     /// Forgets a waiter whose future went away (nothing if it already
     /// fired). Its fd stays armed; a later report finds no waiter and is
-    /// dropped.
-    pub(crate) fn cancel(&mut self, token: WaitToken) {
-        if self
-            .waiters
+    /// dropped. Gives back the waiter's waker, for the caller to drop once
+    /// its borrow of the table has ended (see `still_waiting`).
+    #[must_use = "drop the waker after the table's borrow ends"]
+    pub(crate) fn cancel(&mut self, token: WaitToken) -> Option<Waker> {
+        self.waiters
             .get(token.key)
             .is_some_and(|w| w.generation == token.generation)
-        {
-            self.remove_key(token.key);
-        }
+            .then(|| self.remove_key(token.key))
     }
 
     /// Waits up to `timeout` (`None`: no limit; zero: only looks) for ready
@@ -183,9 +192,6 @@ impl Readiness {
             // Rounded up, so the wait never ends before the deadline.
             Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
         };
-        if self.events.capacity() == 0 {
-            self.events.reserve(256);
-        }
         self.events.clear();
         let cap = self.events.capacity();
         // SAFETY: the vector is empty with room for `cap` (> 0) events: the
@@ -207,9 +213,8 @@ impl Readiness {
         // SAFETY: epoll_wait initialised the first `n <= cap` entries.
         unsafe { self.events.set_len(n) };
         let mut woke = false;
-        let events = std::mem::take(&mut self.events);
-        for ev in &events {
-            let (token, revents) = (ev.u64, ev.events);
+        for i in 0..n {
+            let (token, revents) = (self.events[i].u64, self.events[i].events);
             if token == WAKE_TOKEN {
                 woke = true;
                 reset_eventfd(self.wake_fd);
@@ -217,8 +222,6 @@ impl Readiness {
             }
             self.fire(token as RawFd, revents, wakers);
         }
-        self.events = events;
-        self.events.clear();
         Ok(woke)
     }
 
@@ -275,11 +278,13 @@ impl Readiness {
         }
     }
 
-    fn remove_key(&mut self, key: usize) {
+    /// Removes waiter `key`; its waker.
+    fn remove_key(&mut self, key: usize) -> Waker {
         let w = self.waiters.remove(key);
         if let Some(keys) = self.by_fd.get_mut(w.fd as usize) {
             keys.retain(|&k| k != key);
         }
+        w.waker
     }
 }
 

@@ -30,11 +30,13 @@ impl ReadyWait {
     /// Polls the op: keeps waiting while its waiter is registered; else
     /// tries the call, registering a new waiter when it would block.
     pub(crate) fn poll<T: OpCode>(&mut self, data: &mut T, cx: &mut Context<'_>) -> Poll<Step> {
+        // Dropped after the table's borrow (see `still_waiting`).
+        let mut replaced = None;
         let polled = context::with_current(|w| {
             let mut pool = w.pool()?.borrow_mut();
             let table = &mut pool.readiness;
             if let Some((worker, token)) = self.waiting {
-                if worker == w.id && table.still_waiting(token, cx.waker()) {
+                if worker == w.id && table.still_waiting(token, cx.waker(), &mut replaced) {
                     return Some(Poll::Pending);
                 }
                 // The socket was reported ready (or the op is polled on
@@ -64,6 +66,7 @@ impl ReadyWait {
             }
         })
         .flatten();
+        drop(replaced);
         // Only an op moved to a thread without a thread-pool worker.
         polled.unwrap_or_else(|| Poll::Ready(Step::Done(Err(no_runtime()))))
     }
@@ -77,11 +80,15 @@ impl Drop for ReadyWait {
         // once, a spurious wake-up of a task that no longer waits.
         if let Some((worker, token)) = self.waiting.take() {
             context::with_current(|w| {
-                if w.id == worker {
-                    if let Some(Ok(mut pool)) = w.pool().map(|p| p.try_borrow_mut()) {
-                        pool.readiness.cancel(token);
-                    }
+                if w.id != worker {
+                    return;
                 }
+                let waker = match w.pool().map(|p| p.try_borrow_mut()) {
+                    Some(Ok(mut pool)) => pool.readiness.cancel(token),
+                    _ => None,
+                };
+                // Outside the borrow: it may drop a task with waits of its own.
+                drop(waker);
             });
         }
     }
