@@ -151,3 +151,25 @@ fn unconstrained_futures_do_not_yield_for_the_budget() {
         assert_eq!(seen, Some(0), "{driver:?}: the other task ran meanwhile");
     }
 }
+
+#[test]
+fn a_timeout_fires_around_a_future_that_spends_every_budget() {
+    for (driver, rt) in runtimes() {
+        let res = rt.block_on(async {
+            let spin = ringbolt::spawn(async {
+                // Never finishes, and spends the whole budget on every poll.
+                timeout(Duration::from_millis(20), async {
+                    loop {
+                        consume_budget().await;
+                    }
+                })
+                .await
+            });
+            // A bound of our own, so that a broken timeout fails rather
+            // than hangs: this task runs between the spinner's polls.
+            timeout(Duration::from_secs(5), spin).await
+        });
+        let inner = res.unwrap_or_else(|_| panic!("{driver:?}: the timeout never fired"));
+        assert!(inner.unwrap().is_err(), "{driver:?}: expected Elapsed");
+    }
+}

@@ -25,6 +25,10 @@ pub const TASK_BUDGET: u8 = 128;
 
 /// The budget's value where none applies.
 const UNCONSTRAINED: u8 = u8::MAX;
+const _: () = assert!(
+    TASK_BUDGET < UNCONSTRAINED,
+    "the task budget is not the marker"
+);
 
 thread_local! {
     static BUDGET: Cell<u8> = const { Cell::new(UNCONSTRAINED) };
@@ -59,6 +63,19 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
         return Poll::Pending;
     }
     Poll::Ready(())
+}
+
+/// Whether this poll's budget has any unit left (always, outside a
+/// task or inside [`unconstrained`]).
+#[inline]
+pub(crate) fn has_budget() -> bool {
+    BUDGET.with(Cell::get) != 0
+}
+
+/// Runs `f` with no budget: what it polls is never held back by the
+/// budget, and spends none of it.
+pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
+    with(UNCONSTRAINED, f)
 }
 
 /// Spends one unit of this poll's budget: a ready result was handed out.

@@ -65,10 +65,21 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let had_budget = crate::task::coop::has_budget();
         if let Poll::Ready(out) = future.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
+        let sleep = Pin::new(&mut this.sleep);
+        // An inner future that spent the whole budget must not keep the
+        // deadline from being checked (it would do so on every poll, and
+        // the timeout would never fire): then the timer is polled outside
+        // the budget, as tokio does.
+        let polled = if had_budget && !crate::task::coop::has_budget() {
+            crate::task::coop::without_budget(|| sleep.poll(cx))
+        } else {
+            sleep.poll(cx)
+        };
+        match polled {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
