@@ -28,14 +28,3 @@ pub(crate) fn eventfd_signal(fd: RawFd) {
     // (impossible short of counter overflow) only loses a redundant wake.
     unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
 }
-
-/// Puts `fd` in non-blocking mode (`O_NONBLOCK`), if it is not already.
-pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: F_GETFL and F_SETFL take no memory arguments.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    if flags & libc::O_NONBLOCK == 0 {
-        // SAFETY: as above.
-        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
-    }
-    Ok(())
-}

@@ -98,7 +98,7 @@ pub(super) fn accept_once(fd: &SharedFd, addr: Option<&mut SockAddr>) -> io::Res
 /// records it); it stays so, as under tokio.
 pub(super) fn ensure_nonblocking(fd: &SharedFd, done: &mut bool) -> io::Result<()> {
     if !*done {
-        crate::sys::set_nonblocking(fd.as_raw_fd())?;
+        super::sys::set_nonblocking(fd, true)?;
         *done = true;
     }
     Ok(())

@@ -98,7 +98,7 @@ unsafe impl OpCode for Connect {
         if self.in_progress {
             return self.outcome();
         }
-        crate::sys::set_nonblocking(self.fd.as_raw_fd())?;
+        super::sys::set_nonblocking(&self.fd, true)?;
         match self.call() {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) => {
                 self.in_progress = true;

@@ -144,9 +144,11 @@ pub fn peer_addr(fd: impl AsFd) -> io::Result<SockAddr> {
     Ok(addr)
 }
 
-/// Clears or sets `O_NONBLOCK`. io_uring needs neither (it waits on
-/// blocking sockets with its internal poll), and blocking mode makes the
-/// synchronous fallbacks correct; sockets from std are set to blocking.
+/// Clears or sets `O_NONBLOCK` (nothing to do if it is already so).
+/// io_uring needs neither (it waits on blocking sockets with its internal
+/// poll). Under the thread-pool driver, sockets that wait for readiness
+/// (accepting, connecting) are switched to non-blocking; sockets handed
+/// to std (`into_std`) are set back to blocking.
 ///
 /// # Errors
 ///
