@@ -7,13 +7,13 @@ use std::future::Future;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use io_uring::{opcode, squeue, types};
 
 use super::accept::{accept_once, ensure_nonblocking, Accept};
-use super::acceptor::{Acceptor, Shared};
+use super::acceptor::{Acceptor, Registration, Shared};
 use super::recv_salvage::{Received, Salvaged};
 use super::{close_orphan_fd, owned_fd, sys, SockAddr};
 use crate::fd::SharedFd;
@@ -130,8 +130,8 @@ pub struct AcceptStream {
     accepted_any: bool,
     /// Where connections accepted after a drop go, and come from.
     acceptor: Acceptor,
-    /// The waker registered with `acceptor`, taken off its list on drop.
-    waker: Option<Waker>,
+    /// Our place on `acceptor`'s list of waiters, left on drop.
+    registration: Registration,
 }
 
 impl AcceptStream {
@@ -155,7 +155,7 @@ impl AcceptStream {
             mode: Mode::Multi(None),
             accepted_any: false,
             acceptor,
-            waker: None,
+            registration: None,
         }
     }
 
@@ -180,11 +180,9 @@ impl AcceptStream {
             Poll::Pending => {
                 // A connection salvaged meanwhile (by a dropped accept on
                 // the same listener) wakes us too.
-                let polled = self.acceptor.poll_salvaged(cx).map(|(conn, _)| Ok(conn));
-                if polled.is_pending() && self.waker.is_none() {
-                    self.waker = Some(cx.waker().clone());
-                }
-                polled
+                self.acceptor
+                    .poll_salvaged(cx, &mut self.registration)
+                    .map(|(conn, _)| Ok(conn))
             }
             ready => ready,
         }
@@ -245,9 +243,7 @@ impl AcceptStream {
 
 impl Drop for AcceptStream {
     fn drop(&mut self) {
-        if let Some(w) = &self.waker {
-            self.acceptor.forget_waiter(w);
-        }
+        self.acceptor.forget_waiter(&mut self.registration);
     }
 }
 

@@ -46,9 +46,19 @@ pub(super) struct Shared {
 struct State {
     /// Connections accepted by ops whose future was dropped.
     salvaged: VecDeque<(OwnedFd, SockAddr)>,
-    /// Accepts in progress, to wake when a connection is salvaged.
-    waiting: Vec<Waker>,
+    /// Accepts and streams in progress, to wake when a connection is
+    /// salvaged: each by its registration id ([`Registration`]), so that
+    /// two of them in one task (the same waker) come off the list one by
+    /// one as each ends.
+    waiting: Vec<(u64, Waker)>,
+    /// The id of the next registration.
+    next_id: u64,
 }
+
+/// An accept's (or stream's) place on its acceptor's list of waiters:
+/// none until it first waits; taken off the list by
+/// [`Acceptor::forget_waiter`].
+pub(super) type Registration = Option<u64>;
 
 impl Salvage<(OwnedFd, SockAddr)> for Shared {
     fn salvaged(&self, got: io::Result<(OwnedFd, SockAddr)>) {
@@ -70,7 +80,7 @@ impl Salvage<(OwnedFd, SockAddr)> for Shared {
             std::mem::take(&mut st.waiting)
         };
         // Outside the lock: a waker may be user code.
-        for w in waiting {
+        for (_, w) in waiting {
             w.wake();
         }
     }
@@ -112,11 +122,7 @@ impl Acceptor {
             }
             // Ours is dropped below if a connection was salvaged meanwhile:
             // cancelled, or salvaged in turn.
-            let polled = self.poll_salvaged(cx).map(Err);
-            if polled.is_pending() && waiting.1.is_none() {
-                waiting.1 = Some(cx.waker().clone());
-            }
-            polled
+            self.poll_salvaged(cx, &mut waiting.1).map(Err)
         })
         .await;
         drop(waiting);
@@ -163,13 +169,16 @@ impl Acceptor {
         Salvaged::new(op, self.shared.clone())
     }
 
-    /// Takes `waker` off the list of accepts to wake (its accept is over).
-    pub(super) fn forget_waiter(&self, waker: &Waker) {
-        self.shared
-            .state
-            .lock()
-            .waiting
-            .retain(|w| !w.will_wake(waker));
+    /// Takes the accept registered as `reg` off the list of accepts to
+    /// wake (it is over); others with the same waker stay on it.
+    pub(super) fn forget_waiter(&self, reg: &mut Registration) {
+        if let Some(id) = reg.take() {
+            self.shared
+                .state
+                .lock()
+                .waiting
+                .retain(|(other, _)| *other != id);
+        }
     }
 
     /// The oldest salvaged connection, if any.
@@ -177,15 +186,31 @@ impl Acceptor {
         self.shared.state.lock().salvaged.pop_front()
     }
 
-    /// The oldest salvaged connection; else `cx`'s waker is registered,
-    /// to be woken when one is salvaged.
-    pub(super) fn poll_salvaged(&self, cx: &mut Context<'_>) -> Poll<(OwnedFd, SockAddr)> {
+    /// The oldest salvaged connection; else `cx`'s waker is registered as
+    /// `reg` (a new registration the first time, or the one `reg` already
+    /// names, its waker updated), to be woken when one is salvaged.
+    pub(super) fn poll_salvaged(
+        &self,
+        cx: &mut Context<'_>,
+        reg: &mut Registration,
+    ) -> Poll<(OwnedFd, SockAddr)> {
         let mut st = self.shared.state.lock();
         if let Some(conn) = st.salvaged.pop_front() {
             return Poll::Ready(conn);
         }
-        if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-            st.waiting.push(cx.waker().clone());
+        let id = match *reg {
+            Some(id) => id,
+            None => {
+                let id = st.next_id;
+                st.next_id += 1;
+                *reg = Some(id);
+                id
+            }
+        };
+        // A wake-up (`finished`) empties the list: registered again then.
+        match st.waiting.iter_mut().find(|(other, _)| *other == id) {
+            Some((_, w)) => w.clone_from(cx.waker()),
+            None => st.waiting.push((id, cx.waker().clone())),
         }
         Poll::Pending
     }
@@ -193,13 +218,11 @@ impl Acceptor {
 
 /// An accept registered in `State::waiting`: takes its waker off the list
 /// when dropped.
-struct Waiting<'a>(&'a Acceptor, Option<Waker>);
+struct Waiting<'a>(&'a Acceptor, Registration);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if let Some(w) = &self.1 {
-            self.0.forget_waiter(w);
-        }
+        self.0.forget_waiter(&mut self.1);
     }
 }
 
@@ -239,5 +262,47 @@ mod tests {
         };
         assert_eq!(got.as_raw_fd(), raw);
         assert_eq!(acceptor.salvaged(), 0);
+    }
+
+    /// Counts its wake-ups.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn an_accept_that_ends_leaves_another_of_its_task_registered() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _peer = std::net::TcpStream::connect(addr).unwrap();
+        let (conn, _) = listener.accept().unwrap();
+        let acceptor = Acceptor::new();
+        let count = Arc::new(Count(Default::default()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        // Two accepts of one task wait, with the same waker.
+        let (mut first, mut second) = (None, None);
+        assert!(acceptor.poll_salvaged(&mut cx, &mut first).is_pending());
+        assert!(acceptor.poll_salvaged(&mut cx, &mut second).is_pending());
+        assert_ne!(first, second);
+        // A second poll keeps one entry per accept.
+        assert!(acceptor.poll_salvaged(&mut cx, &mut first).is_pending());
+        assert_eq!(acceptor.shared.state.lock().waiting.len(), 2);
+        // The first ends (its own op completed): the second still waits.
+        acceptor.forget_waiter(&mut first);
+        assert_eq!(first, None);
+        // A connection salvaged now wakes the task for the second.
+        let peer = SockAddr::empty();
+        acceptor.shared.salvaged(Ok((OwnedFd::from(conn), peer)));
+        acceptor.shared.finished();
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let Poll::Ready(_) = acceptor.poll_salvaged(&mut cx, &mut second) else {
+            panic!("the salvaged connection was not handed to the second accept");
+        };
+        acceptor.forget_waiter(&mut second);
+        assert!(acceptor.shared.state.lock().waiting.is_empty());
     }
 }
