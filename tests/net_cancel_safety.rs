@@ -11,6 +11,8 @@
 //! is ready, so there is nothing to cancel; these tests failed there when
 //! each socket op was a blocking call on a pool thread.
 
+mod common;
+
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -29,30 +31,14 @@ const SHORT: Duration = Duration::from_millis(20);
 const LONG: Duration = Duration::from_secs(5);
 
 fn runtimes() -> Vec<(Driver, Runtime)> {
-    let mut v = vec![(
-        Driver::ThreadPool,
-        Builder::new().driver(Driver::ThreadPool).build().unwrap(),
-    )];
-    if let Ok(rt) = Builder::new().driver(Driver::IoUring).build() {
-        v.push((Driver::IoUring, rt));
-    }
-    v
-}
-
-async fn connected_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
+    common::runtimes(|b| b)
 }
 
 #[test]
 fn a_dropped_read_takes_no_bytes() {
     for (driver, rt) in runtimes() {
         rt.block_on(async {
-            let (client, server) = connected_pair().await;
+            let (client, server) = common::connected_pair().await;
             for _ in 0..3 {
                 let pending = server.read(Vec::with_capacity(64));
                 assert!(timeout(SHORT, pending).await.is_err(), "{driver:?}");

@@ -1,6 +1,8 @@
 //! TCP through the facade: echo, many clients, half-close, incoming(),
 //! refused connections, timeouts, spawned tasks, std conversions.
 
+mod common;
+
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -317,4 +319,47 @@ fn a_connected_stream_converts_to_a_blocking_std_stream() {
         let flags = unsafe { libc::fcntl(std_client.as_raw_fd(), libc::F_GETFL) };
         assert_eq!(flags & libc::O_NONBLOCK, 0);
     });
+}
+
+/// A listener's `Incoming` still accepting after the listener itself went
+/// to std (`into_std` sets the socket, which both share, back to blocking):
+/// under the thread-pool driver its next accept must switch the socket to
+/// non-blocking mode again rather than block its worker in `accept4`.
+#[test]
+fn an_incoming_that_outlives_into_std_does_not_block_its_worker() {
+    for driver in [ringbolt::Driver::ThreadPool, ringbolt::Driver::IoUring] {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        // On a thread of its own: if the worker blocked, the test fails
+        // below instead of hanging.
+        std::thread::spawn(move || {
+            let builder = ringbolt::Builder::new().workers(1);
+            let rt = match driver {
+                ringbolt::Driver::IoUring => common::uring(builder),
+                _ => Some(builder.driver(driver).build().unwrap()),
+            };
+            let Some(rt) = rt else {
+                let _ = done_tx.send(());
+                return;
+            };
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let mut incoming = listener.incoming();
+                let _first = std::net::TcpStream::connect(addr).unwrap();
+                incoming.next().await.unwrap().unwrap();
+                let std_listener = listener.into_std().unwrap();
+                // Nothing to accept: the accept waits, the timer fires.
+                let waited = ringbolt::time::timeout(Duration::from_millis(50), incoming.next());
+                assert!(waited.await.is_err(), "{driver:?}: nothing was pending");
+                // And it still takes the next connection.
+                let second = std::net::TcpStream::connect(addr).unwrap();
+                let conn = incoming.next().await.unwrap().unwrap();
+                assert_eq!(conn.peer_addr().unwrap(), second.local_addr().unwrap());
+                drop(std_listener);
+            });
+            let _ = done_tx.send(());
+        });
+        let finished = done_rx.recv_timeout(Duration::from_secs(10));
+        assert!(finished.is_ok(), "{driver:?}: the worker blocked in accept");
+    }
 }

@@ -13,24 +13,13 @@ use std::time::Duration;
 use ringbolt::net::TcpListener;
 use ringbolt::task::{consume_budget, unconstrained};
 use ringbolt::time::{sleep, timeout};
-use ringbolt::{Builder, Driver, Runtime};
+use ringbolt::{Driver, Runtime};
 
 /// More ready awaits than any number of budgets a test would need.
 const SPINS: usize = 100_000;
 
 fn runtimes() -> Vec<(Driver, Runtime)> {
-    let mut v = vec![(
-        Driver::ThreadPool,
-        Builder::new()
-            .driver(Driver::ThreadPool)
-            .workers(1)
-            .build()
-            .unwrap(),
-    )];
-    if let Ok(rt) = Builder::new().driver(Driver::IoUring).workers(1).build() {
-        v.push((Driver::IoUring, rt));
-    }
-    v
+    common::runtimes(|b| b.workers(1))
 }
 
 /// Spawns a task that sets a flag, then runs `spin` (given the flag) as

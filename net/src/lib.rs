@@ -88,6 +88,7 @@
 mod addr;
 mod behind;
 mod incoming;
+mod into_std;
 mod io;
 mod tcp;
 mod udp;

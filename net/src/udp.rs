@@ -180,9 +180,7 @@ impl UdpSocket {
     ///
     /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        let std = std::net::UdpSocket::from(self.fd.as_fd().try_clone_to_owned()?);
-        std.set_nonblocking(false)?;
-        Ok(std)
+        crate::into_std::blocking_dup(&self.fd).map(std::net::UdpSocket::from)
     }
 }
 

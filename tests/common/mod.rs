@@ -164,6 +164,32 @@ pub async fn pair(
     (connect.await.unwrap().unwrap(), server)
 }
 
+/// A connected (client, server) pair through a listener of its own on
+/// 127.0.0.1.
+pub async fn connected_pair() -> (ringbolt::net::TcpStream, ringbolt::net::TcpStream) {
+    let listener = ringbolt::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    pair(&listener).await
+}
+
+/// A runtime per driver, each from `configure(Builder::new())`: the
+/// thread-pool driver always, io_uring where the host allows it (see
+/// [`uring`]).
+pub fn runtimes(
+    configure: impl Fn(ringbolt::Builder) -> ringbolt::Builder,
+) -> Vec<(ringbolt::Driver, ringbolt::Runtime)> {
+    let pool = configure(ringbolt::Builder::new())
+        .driver(ringbolt::Driver::ThreadPool)
+        .build()
+        .unwrap();
+    let mut v = vec![(ringbolt::Driver::ThreadPool, pool)];
+    if let Some(rt) = uring(configure(ringbolt::Builder::new())) {
+        v.push((ringbolt::Driver::IoUring, rt));
+    }
+    v
+}
+
 /// The ring of this worker, or `None` after saying that only the fallback
 /// runs here.
 pub fn ring_or_note(test: &str) -> Option<ringbolt_runtime::bufring::BufRing> {

@@ -169,15 +169,15 @@ impl TcpListener {
     /// listeners are (under the thread-pool driver, accepts switch the
     /// socket to non-blocking mode). The descriptor is duplicated (`dup(2)`,
     /// close-on-exec); this listener's own descriptor closes once the
-    /// operations still using it are done.
+    /// operations still using it are done. An [`Incoming`] of this
+    /// listener that still accepts under the thread-pool driver switches
+    /// the socket, which the two share, back to non-blocking mode.
     ///
     /// # Errors
     ///
     /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        let std = std::net::TcpListener::from(self.fd.as_fd().try_clone_to_owned()?);
-        std.set_nonblocking(false)?;
-        Ok(std)
+        crate::into_std::blocking_dup(&self.fd).map(std::net::TcpListener::from)
     }
 }
 

@@ -408,9 +408,7 @@ impl TcpStream {
     /// If the descriptor cannot be duplicated (`EMFILE`) or its mode
     /// changed.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        let std = std::net::TcpStream::from(self.fd.as_fd().try_clone_to_owned()?);
-        std.set_nonblocking(false)?;
-        Ok(std)
+        crate::into_std::blocking_dup(&self.fd).map(std::net::TcpStream::from)
     }
 }
 

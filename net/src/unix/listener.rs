@@ -113,9 +113,7 @@ impl UnixListener {
     ///
     /// If the descriptor cannot be duplicated or its mode changed.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
-        let std: std::os::unix::net::UnixListener = self.fd.as_fd().try_clone_to_owned()?.into();
-        std.set_nonblocking(false)?;
-        Ok(std)
+        crate::into_std::blocking_dup(&self.fd).map(std::os::unix::net::UnixListener::from)
     }
 }
 

@@ -5,7 +5,7 @@ use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::executor::{context, registry};
 
@@ -68,6 +68,9 @@ struct Inner {
     uses: AtomicU32,
     /// The detached send in flight, if any (see [`SendGate`]).
     gate: SendGate,
+    /// `O_NONBLOCK` was set through [`SharedFd::set_nonblocking`] (or
+    /// `ensure_nonblocking`) and not cleared since.
+    nonblocking: AtomicBool,
 }
 
 impl Inner {
@@ -126,6 +129,7 @@ impl SharedFd {
             fd: ManuallyDrop::new(fd),
             uses: AtomicU32::new(0),
             gate: SendGate::new(),
+            nonblocking: AtomicBool::new(false),
         });
         SharedFd {
             inner: NonNull::from(Box::leak(inner)),
@@ -202,6 +206,41 @@ impl SharedFd {
             }
         })
         .flatten()
+    }
+
+    /// Sets (`true`) or clears `O_NONBLOCK` on the descriptor, and records
+    /// it for [`ensure_nonblocking`](SharedFd::ensure_nonblocking). The
+    /// mode belongs to the open file description, so a duplicated
+    /// descriptor (`into_std`) shares it.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (`fcntl(2)`).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        // Recorded as unknown first: a failure leaves the mode uncertain.
+        self.inner().nonblocking.store(false, Ordering::Relaxed);
+        crate::op::net::sys::set_nonblocking(self, nonblocking)?;
+        self.inner()
+            .nonblocking
+            .store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Sets `O_NONBLOCK` unless it was set through this descriptor's
+    /// [`set_nonblocking`](SharedFd::set_nonblocking) and not cleared
+    /// since: the readiness paths of the thread-pool driver (accept,
+    /// connect) call it before every attempt, and pay the `fcntl(2)` calls
+    /// once per descriptor rather than once per operation. A descriptor
+    /// set back to blocking through it (`into_std`) is switched again.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (`fcntl(2)`).
+    pub fn ensure_nonblocking(&self) -> io::Result<()> {
+        if self.inner().nonblocking.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.set_nonblocking(true)
     }
 
     /// The descriptor's gate for the one detached send in flight on it

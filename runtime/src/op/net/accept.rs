@@ -20,8 +20,6 @@ use crate::op::{Op, OpCode};
 pub struct Accept {
     fd: SharedFd,
     addr: SockAddr,
-    /// The listener was switched to non-blocking mode (readiness path).
-    nonblocking: bool,
 }
 
 impl Accept {
@@ -30,7 +28,6 @@ impl Accept {
         Accept {
             fd,
             addr: SockAddr::empty(),
-            nonblocking: false,
         }
     }
 
@@ -69,8 +66,12 @@ unsafe impl OpCode for Accept {
         Some((self.fd.as_raw_fd(), crate::driver::READABLE))
     }
 
+    /// `accept4(2)` has no per-call non-blocking flag, so for the
+    /// readiness path the listener is switched to non-blocking mode (once
+    /// per descriptor, see `SharedFd::ensure_nonblocking`); it stays so,
+    /// as under tokio.
     fn run_nonblocking(&mut self) -> io::Result<u32> {
-        ensure_nonblocking(&self.fd, &mut self.nonblocking)?;
+        self.fd.ensure_nonblocking()?;
         accept_once(&self.fd, Some(&mut self.addr))
     }
 
@@ -91,17 +92,6 @@ pub(super) fn accept_once(fd: &SharedFd, addr: Option<&mut SockAddr>) -> io::Res
     // kernel writes both.
     let r = unsafe { libc::accept4(fd.as_raw_fd(), ptr, len, libc::SOCK_CLOEXEC) };
     crate::sys::cvt(r).map(|fd| fd as u32)
-}
-
-/// `accept4(2)` has no per-call non-blocking flag, so for the readiness
-/// path the listener is switched to non-blocking mode, once per op (`done`
-/// records it); it stays so, as under tokio.
-pub(super) fn ensure_nonblocking(fd: &SharedFd, done: &mut bool) -> io::Result<()> {
-    if !*done {
-        super::sys::set_nonblocking(fd, true)?;
-        *done = true;
-    }
-    Ok(())
 }
 
 /// Accepts one connection on `fd` through the ring: the new socket and the

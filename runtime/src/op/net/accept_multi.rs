@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use io_uring::{opcode, squeue, types};
 
-use super::accept::{accept_once, ensure_nonblocking, Accept};
+use super::accept::{accept_once, Accept};
 use super::acceptor::{Acceptor, Registration, Shared};
 use super::recv_salvage::{Received, Salvaged};
 use super::{close_orphan_fd, owned_fd, sys, SockAddr};
@@ -27,17 +27,12 @@ use crate::op::{multishot_supported, MultiOp, Op, OpCode};
 #[derive(Debug)]
 pub struct AcceptMulti {
     fd: SharedFd,
-    /// The listener was switched to non-blocking mode (readiness path).
-    nonblocking: bool,
 }
 
 impl AcceptMulti {
     /// Accepts on the listening socket `fd` until cancelled.
     pub fn new(fd: SharedFd) -> Self {
-        AcceptMulti {
-            fd,
-            nonblocking: false,
-        }
+        AcceptMulti { fd }
     }
 }
 
@@ -69,8 +64,9 @@ unsafe impl OpCode for AcceptMulti {
         Some((self.fd.as_raw_fd(), crate::driver::READABLE))
     }
 
+    /// As `Accept`'s: the listener is switched to non-blocking mode.
     fn run_nonblocking(&mut self) -> io::Result<u32> {
-        ensure_nonblocking(&self.fd, &mut self.nonblocking)?;
+        self.fd.ensure_nonblocking()?;
         accept_once(&self.fd, None)
     }
 

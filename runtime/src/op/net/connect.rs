@@ -98,7 +98,7 @@ unsafe impl OpCode for Connect {
         if self.in_progress {
             return self.outcome();
         }
-        super::sys::set_nonblocking(&self.fd, true)?;
+        self.fd.ensure_nonblocking()?;
         match self.call() {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) => {
                 self.in_progress = true;
