@@ -162,3 +162,64 @@ fn a_timeout_fires_around_a_future_that_spends_every_budget() {
         assert!(inner.unwrap().is_err(), "{driver:?}: expected Elapsed");
     }
 }
+
+#[test]
+fn a_loop_over_finished_join_handles_yields_to_the_other_tasks() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(async {
+            let handles: Vec<_> = (0..4 * ringbolt::task::TASK_BUDGET as usize)
+                .map(|i| ringbolt::spawn(async move { i }))
+                .collect();
+            // Every child has finished: each await below is ready at once.
+            sleep(Duration::from_millis(20)).await;
+            spins_until_the_other_task_runs(|flag| async move {
+                for (i, handle) in handles.into_iter().enumerate() {
+                    if flag.load(Ordering::SeqCst) {
+                        return Some(i);
+                    }
+                    assert_eq!(handle.await.unwrap(), i);
+                }
+                None
+            })
+            .await
+        });
+        assert_yielded_within_a_budget(seen, driver);
+    }
+}
+
+#[test]
+fn a_loop_over_a_backlog_of_connections_yields_to_the_other_tasks() {
+    // Several budgets' worth of connections wait in the backlog, so each
+    // accept of the stream (a multishot accept under io_uring) is ready at
+    // once.
+    let conns = 3 * ringbolt::task::TASK_BUDGET as usize;
+    assert!(common::raise_nofile(4 * conns as u64 + 64), "RLIMIT_NOFILE");
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(async {
+            let opts = ringbolt::net::ListenOptions::new().backlog(2 * conns as u32);
+            let listener = TcpListener::bind_with("127.0.0.1:0", &opts).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut incoming = listener.incoming();
+            // Armed with a first accept, then the backlog fills.
+            let first = std::net::TcpStream::connect(addr).unwrap();
+            incoming.next().await.unwrap().unwrap();
+            let clients: Vec<_> = (0..conns)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect();
+            sleep(Duration::from_millis(50)).await;
+            let seen = spins_until_the_other_task_runs(|flag| async move {
+                for i in 0..conns {
+                    if flag.load(Ordering::SeqCst) {
+                        return Some(i);
+                    }
+                    incoming.next().await.unwrap().unwrap();
+                }
+                None
+            })
+            .await;
+            drop((first, clients));
+            seen
+        });
+        assert_yielded_within_a_budget(seen, driver);
+    }
+}
