@@ -284,9 +284,9 @@ fn datagram_receives_cancelled_at_random_lose_nothing() {
                 }
                 done.store(true, Ordering::Release);
             });
-            let (mut got, mut cancelled, mut turn) = (Vec::new(), 0, 1u64);
+            let (mut got, mut cancelled, mut lcg) = (Vec::new(), 0, common::Lcg::new(1));
             while got.len() < DATAGRAMS as usize {
-                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let turn = lcg.next();
                 let wait = Duration::from_micros((turn >> 33) % 1500);
                 let recv = rx.recv_from(Vec::with_capacity(8));
                 // Once all are sent, the rest must come without waiting long.
@@ -327,9 +327,9 @@ fn accepts_cancelled_at_random_lose_no_connection() {
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
             let (listener, _clients) = numbered_backlog(CONNECTS).await;
-            let (mut got, mut cancelled, mut turn) = (Vec::new(), 0, 7u64);
+            let (mut got, mut cancelled, mut lcg) = (Vec::new(), 0, common::Lcg::new(7));
             while got.len() < CONNECTS as usize {
-                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let turn = lcg.next();
                 let wait = match turn >> 62 {
                     0 => Duration::ZERO,
                     _ => Duration::from_micros((turn >> 33) % 1500),
@@ -367,9 +367,9 @@ fn incoming_streams_dropped_at_random_lose_no_connection() {
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
             let (listener, _clients) = numbered_backlog(CONNECTS).await;
-            let (mut got, mut dropped, mut turn) = (Vec::new(), 0, 11u64);
+            let (mut got, mut dropped, mut lcg) = (Vec::new(), 0, common::Lcg::new(11));
             while got.len() < CONNECTS as usize {
-                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let turn = lcg.next();
                 let take = (turn >> 60) % 4;
                 let server = if take == 3 {
                     // Now and then a plain accept takes one (a lost
@@ -458,11 +458,11 @@ async fn random_cancel_echo<S: EchoStream>(rt: &Runtime, label: &str, pairs: Vec
         let cancelled = cancelled.clone();
         let seen = progress.clone();
         servers.push(ringbolt::spawn(async move {
-            let mut turn = c as u64;
+            let mut lcg = common::Lcg::new(c as u64);
             loop {
                 // 0–3 ms: many reads are cancelled before or while bytes
                 // arrive.
-                turn = turn.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let turn = lcg.next();
                 let wait = Duration::from_micros((turn >> 33) % 3000);
                 match timeout(wait, server.read(Vec::with_capacity(97))).await {
                     Err(_) => {

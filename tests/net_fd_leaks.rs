@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ringbolt::net::{TcpListener, TcpStream};
+use ringbolt::net::{ListenOptions, TcpListener, TcpStream};
 use ringbolt::time::{sleep, timeout};
 
 static FD_LOCK: Mutex<()> = Mutex::new(());
@@ -130,51 +130,16 @@ fn a_dropped_incoming_stream_leaks_nothing_and_hands_its_connections_on() {
     });
 }
 
-/// A listener on 127.0.0.1 with a backlog of 0 that nobody accepts on:
-/// once its accept queue is full, the kernel drops further SYNs, so a
-/// connect to it stays pending.
-fn listener_with_no_room() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    // SAFETY: no memory arguments.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
-    // SAFETY: `fd` was just returned by socket and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: an all-zero sockaddr_in is valid; the fields are set below.
-    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    sin.sin_family = libc::AF_INET as libc::sa_family_t;
-    sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `sin` is a valid sockaddr_in of `len` bytes for bind and getsockname.
-    unsafe {
-        assert_eq!(
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sin as *const libc::sockaddr_in).cast(),
-                len
-            ),
-            0
-        );
-        assert_eq!(libc::listen(fd.as_raw_fd(), 0), 0);
-        assert_eq!(
-            libc::getsockname(
-                fd.as_raw_fd(),
-                (&mut sin as *mut libc::sockaddr_in).cast(),
-                &mut len
-            ),
-            0
-        );
-    }
-    let port = u16::from_be(sin.sin_port);
-    (fd, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
 #[test]
 fn a_connect_that_times_out_releases_its_socket_at_once() {
     let _g = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let rt = ringbolt::Runtime::new().unwrap();
     rt.block_on(async {
-        let (listener, addr) = listener_with_no_room();
+        // A backlog of 0 and nobody accepting: once its accept queue is
+        // full, the kernel drops further SYNs, so a connect stays pending.
+        let opts = ListenOptions::new().backlog(0);
+        let listener = TcpListener::bind_with("127.0.0.1:0", &opts).await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let baseline = open_fds();
         let mut held = Vec::new();
         let mut timed_out = false;

@@ -1,5 +1,7 @@
 //! Timers: order, cancellation, timeout, interval.
 
+mod common;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,10 +17,9 @@ fn timers_fire_in_deadline_order() {
         let start = Instant::now();
         // Deadlines 2 ms apart, spawned in a shuffled order.
         let mut idx: Vec<u64> = (0..40).collect();
-        let mut seed = 12345u64;
+        let mut lcg = common::Lcg::new(12345);
         for i in (1..idx.len()).rev() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-            idx.swap(i, (seed >> 33) as usize % (i + 1));
+            idx.swap(i, (lcg.next() >> 33) as usize % (i + 1));
         }
         let mut hs = Vec::new();
         for i in idx {

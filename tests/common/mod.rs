@@ -154,6 +154,23 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A 64-bit linear congruential generator (Knuth's MMIX constants): a
+/// fixed, seedable sequence for tests that shuffle or pick at random.
+#[derive(Debug, Clone)]
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Lcg(seed)
+    }
+
+    /// The next value; its high bits are the most random.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.0
+    }
+}
+
 /// A connected (client, server) pair through `listener`.
 pub async fn pair(
     listener: &ringbolt::net::TcpListener,
