@@ -120,8 +120,7 @@ impl UdpSocket {
     ///
     /// The kernel's error (`ECONNREFUSED`, ...).
     pub async fn recv<B: IoBufMut + Send>(&self, buf: B) -> BufResult<usize, B> {
-        let (res, buf) = self.recv.recv_from(&self.fd, buf).await;
-        (res.map(|(n, _)| n), buf)
+        self.recv.recv(&self.fd, buf).await
     }
 
     /// The address the socket is bound to.

@@ -1,7 +1,8 @@
 //! [`DgramRecv`]: the receive side of a datagram socket, where a receive
 //! whose future is dropped loses no datagram.
 //!
-//! Each receive is one RECVMSG that records the sender, wrapped in
+//! Each receive is one RECVMSG that records the sender (a plain RECV for a
+//! connected socket's `recv`), wrapped in
 //! [`Salvaged`]: if its future is dropped and the kernel's completion beats
 //! the cancellation, the datagram it got (with its sender) is queued here
 //! and the next receive returns it. One receive runs at a time, so a
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::recv_salvage::{fill, Got, Salvage, Salvaged};
-use super::{RecvMsg, SockAddr};
+use super::{Recv, RecvMsg, SockAddr};
 use crate::buf::{BufResult, IoBufMut};
 use crate::fd::SharedFd;
 use crate::op::Op;
@@ -88,23 +89,7 @@ impl DgramRecv {
         fd: &SharedFd,
         mut buf: B,
     ) -> BufResult<(usize, SockAddr), B> {
-        let salvaged = poll_fn(|cx| {
-            let mut st = self.shared.state.lock();
-            if let Some(got) = st.salvaged.pop_front() {
-                return Poll::Ready(Some(got));
-            }
-            if st.busy {
-                if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                    st.waiting.push(cx.waker().clone());
-                }
-                return Poll::Pending;
-            }
-            // Until the receive is over (`Salvage::finished`).
-            st.busy = true;
-            Poll::Ready(None)
-        })
-        .await;
-        match salvaged {
+        match self.take_turn().await {
             Some(Ok(got)) => {
                 let n = fill(&mut buf, 0, &got.bytes);
                 let from = got.from.unwrap_or_else(SockAddr::empty);
@@ -122,6 +107,51 @@ impl DgramRecv {
                 (res, buf)
             }
         }
+    }
+
+    /// Receives one datagram on the connected socket `fd` into `buf`, as
+    /// [`recv_from`](DgramRecv::recv_from) does but with a plain RECV: no
+    /// sender is recorded, and nothing is allocated for the op.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error; the buffer comes back too.
+    pub async fn recv<B: IoBufMut + Send>(&self, fd: &SharedFd, mut buf: B) -> BufResult<usize, B> {
+        match self.take_turn().await {
+            Some(Ok(got)) => {
+                let n = fill(&mut buf, 0, &got.bytes);
+                (Ok(n), buf)
+            }
+            Some(Err(e)) => (Err(e), buf),
+            None => {
+                let recv = Recv::new(fd.clone(), buf, 0);
+                let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
+                let buf = done.data.into_inner().into_buf(&done.result);
+                (done.result.map(|n| n as usize), buf)
+            }
+        }
+    }
+
+    /// Waits for this receive's turn: what a dropped receive got, first;
+    /// else `None` once no receive is in flight, and this one is marked as
+    /// in flight until its op is over (`Salvage::finished`).
+    async fn take_turn(&self) -> Option<io::Result<Got>> {
+        poll_fn(|cx| {
+            let mut st = self.shared.state.lock();
+            if let Some(got) = st.salvaged.pop_front() {
+                return Poll::Ready(Some(got));
+            }
+            if st.busy {
+                if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    st.waiting.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            // Until the receive is over (`Salvage::finished`).
+            st.busy = true;
+            Poll::Ready(None)
+        })
+        .await
     }
 
     /// Datagrams received after their receive's future was dropped, not
@@ -178,6 +208,28 @@ mod tests {
         else {
             panic!("the salvaged empty datagram was not received next");
         };
+        assert_eq!(recv.salvaged(), 0);
+    }
+
+    #[test]
+    fn a_connected_receive_gets_what_a_dropped_plain_receive_got() {
+        let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        let fd = SharedFd::new(OwnedFd::from(a));
+        let recv = DgramRecv::new();
+        recv.shared.state.lock().busy = true;
+        assert!(poll_once(recv.recv(&fd, Vec::with_capacity(8))).is_pending());
+        // A plain RECV whose future was dropped completes after all.
+        let mut op = Salvaged::new(
+            Recv::new(fd.clone(), b"late".to_vec(), 0),
+            recv.shared.clone(),
+        );
+        op.orphan_completed(4, 0);
+        drop(op);
+        assert_eq!(recv.salvaged(), 1);
+        let Poll::Ready((Ok(4), buf)) = poll_once(recv.recv(&fd, Vec::with_capacity(8))) else {
+            panic!("the salvaged datagram was not received first");
+        };
+        assert_eq!(buf, b"late");
         assert_eq!(recv.salvaged(), 0);
     }
 }
