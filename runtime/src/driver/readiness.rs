@@ -14,17 +14,27 @@
 //!
 //! # Registrations
 //!
-//! Each fd with waiters is registered with `EPOLLONESHOT` for the union of
-//! its waiters' events; the kernel disables it after one report, and the
-//! waiters left over (a writer, when the report was for readers) re-arm it.
-//! A new waiter always re-arms (`EPOLL_CTL_MOD`, else `ADD`): the table is
-//! never trusted about what the kernel holds, because a closed fd's
-//! registration disappears with it and its number may come back as another
-//! socket. A registration left behind by a waiter that went away only
-//! causes a spurious wake-up, after which the operation is simply tried
-//! again. Oneshot registrations are level-triggered: arming an fd that is
-//! already ready reports it at once, so no wake-up is lost between the
-//! failed attempt and the registration.
+//! A socket is registered once, the first time one of its operations
+//! waits, edge-triggered (`EPOLLET`) for every event a waiter may want,
+//! and stays registered until it is closed (which removes the
+//! registration with it): as in tokio and mio, a wait costs no
+//! `epoll_ctl`. The kernel reports the socket on every wake-up of its wait
+//! queue that matches (new bytes, room to write, a connection, an error);
+//! a report wakes the waiters it concerns and is dropped if none does. No
+//! wake-up is lost: a waiter is registered right after its operation
+//! failed with `EAGAIN`, on the worker's thread, with no `epoll_wait` in
+//! between, so whatever makes the socket ready after that failure is a
+//! new report; and the first registration of a socket reports it at once
+//! if it is ready already.
+//!
+//! The table is indexed by fd number, and the kernel reuses a closed fd's
+//! number for the next socket. So each entry records the identity of the
+//! descriptor it registered ([`SharedFd::identity`], unique for the life
+//! of the process): a waiter for another descriptor under the same number
+//! registers its own socket first. A registration that outlives its
+//! descriptor (the socket stays open through a duplicate, e.g. after
+//! `into_std`) can still report under the old number; that only wakes a
+//! waiter spuriously, and its operation is tried again.
 //!
 //! A waiter is named by its slab key and a generation, so that a future
 //! holding the token of a waiter that fired cannot mistake a newer waiter
@@ -37,6 +47,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
+use crate::fd::SharedFd;
 use crate::sys::cvt;
 
 /// The `epoll_event` data of the worker's wake-up eventfd (fds are
@@ -45,6 +56,11 @@ const WAKE_TOKEN: u64 = u64::MAX;
 
 /// Events reported to every waiter of an fd, whatever it waits for.
 const ALWAYS: u32 = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
+
+/// What a socket is registered for: every event a waiter may wait for,
+/// edge-triggered (see the module docs).
+const INTEREST: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// Names one registered waiter (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +86,25 @@ pub(crate) struct Readiness {
     /// The worker's wake-up eventfd (owned by the worker's shared state).
     wake_fd: RawFd,
     waiters: Slab<Waiter>,
-    /// The waiters of each fd (slab keys).
-    /// Indexed by fd number (small, dense integers). A list keeps its
-    /// capacity once empty, so that a wait allocates nothing.
-    by_fd: Vec<Vec<usize>>,
+    /// The registration and waiters of each fd, indexed by fd number
+    /// (small, dense integers).
+    by_fd: Vec<FdEntry>,
     next_generation: u64,
     events: Vec<libc::epoll_event>,
+    /// Wakers of waiters left behind under an fd number that another
+    /// descriptor now has, woken at the next wait.
+    stale: Vec<Waker>,
+}
+
+/// One fd number's registration and waiters.
+#[derive(Debug, Default)]
+struct FdEntry {
+    /// The [`SharedFd::identity`] of the descriptor registered under this
+    /// number (0: none yet).
+    identity: u64,
+    /// Its waiters (slab keys). The list keeps its capacity once empty, so
+    /// that a wait allocates nothing.
+    keys: Vec<usize>,
 }
 
 impl Readiness {
@@ -99,6 +128,7 @@ impl Readiness {
             by_fd: Vec::new(),
             next_generation: 0,
             events: Vec::with_capacity(256),
+            stale: Vec::new(),
         })
     }
 
@@ -108,40 +138,48 @@ impl Readiness {
     }
 
     /// Registers `waker` to be woken when `fd` reports one of `events`
-    /// (or an error or hang-up).
+    /// (or an error or hang-up). Call it only right after an operation on
+    /// `fd` failed for want of those events (see the module docs).
     ///
     /// # Errors
     ///
-    /// `epoll_ctl`'s: `EPERM` for an fd epoll cannot watch (a regular
-    /// file), `EBADF` for a closed one, `ENOMEM`/`ENOSPC` at the limits.
+    /// `epoll_ctl`'s, when `fd` is registered for the first time: `EPERM`
+    /// for an fd epoll cannot watch (a regular file), `EBADF` for a closed
+    /// one, `ENOMEM`/`ENOSPC` at the limits.
     pub(crate) fn register(
         &mut self,
-        fd: RawFd,
+        fd: &SharedFd,
         events: u32,
         waker: Waker,
     ) -> io::Result<WaitToken> {
-        if fd < 0 {
+        let raw = fd.as_raw_fd();
+        if raw < 0 {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let slot = raw as usize;
+        if slot >= self.by_fd.len() {
+            self.by_fd.resize_with(slot + 1, FdEntry::default);
+        }
+        let identity = fd.identity();
+        if self.by_fd[slot].identity != identity {
+            self.add(raw)?;
+            let entry = &mut self.by_fd[slot];
+            entry.identity = identity;
+            // Waiters of the number's earlier descriptor (their futures
+            // went away on another thread): woken, to find out.
+            for key in std::mem::take(&mut entry.keys) {
+                self.stale.push(self.waiters.remove(key).waker);
+            }
         }
         self.next_generation += 1;
         let generation = self.next_generation;
         let key = self.waiters.insert(Waiter {
-            fd,
+            fd: raw,
             events,
             waker,
             generation,
         });
-        let slot = fd as usize;
-        if slot >= self.by_fd.len() {
-            self.by_fd.resize_with(slot + 1, Vec::new);
-        }
-        self.by_fd[slot].push(key);
-        if let Err(e) = self.arm(fd) {
-            // The waker is the caller's own clone: nothing of another task
-            // is dropped inside the caller's borrow.
-            drop(self.remove_key(key));
-            return Err(e);
-        }
+        self.by_fd[slot].keys.push(key);
         Ok(WaitToken { key, generation })
     }
 
@@ -168,8 +206,8 @@ impl Readiness {
     }
 
     /// Forgets a waiter whose future went away (nothing if it already
-    /// fired). Its fd stays armed; a later report finds no waiter and is
-    /// dropped. Gives back the waiter's waker, for the caller to drop once
+    /// fired). Its fd stays registered; a later report finds no waiter and
+    /// is dropped. Gives back the waiter's waker, for the caller to drop once
     /// its borrow of the table has ended (see `still_waiting`).
     #[must_use = "drop the waker after the table's borrow ends"]
     pub(crate) fn cancel(&mut self, token: WaitToken) -> Option<Waker> {
@@ -192,6 +230,7 @@ impl Readiness {
             // Rounded up, so the wait never ends before the deadline.
             Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
         };
+        wakers.append(&mut self.stale);
         self.events.clear();
         let cap = self.events.capacity();
         // SAFETY: the vector is empty with room for `cap` (> 0) events: the
@@ -225,14 +264,14 @@ impl Readiness {
         Ok(woke)
     }
 
-    /// `fd` reported `revents`: wakes and removes the waiters it concerns,
-    /// and re-arms it for the others.
+    /// `fd` reported `revents`: wakes and removes the waiters it concerns;
+    /// the others wait for a later report.
     fn fire(&mut self, fd: RawFd, revents: u32, wakers: &mut Vec<Waker>) {
-        let Some(keys) = self.by_fd.get_mut(fd as usize) else {
+        let Some(entry) = self.by_fd.get_mut(fd as usize) else {
             return;
         };
         let waiters = &mut self.waiters;
-        keys.retain(|&key| {
+        entry.keys.retain(|&key| {
             let w = &waiters[key];
             if revents & (w.events | ALWAYS) != 0 {
                 wakers.push(waiters.remove(key).waker);
@@ -241,39 +280,22 @@ impl Readiness {
                 true
             }
         });
-        if keys.is_empty() {
-            return;
-        }
-        if let Err(e) = self.arm(fd) {
-            // The fd cannot be watched any more (closed under us): its
-            // waiters try their call again and see the error themselves.
-            tracing::debug!(fd, error = %e, "ringbolt: re-arming a socket's readiness failed");
-            for key in std::mem::take(&mut self.by_fd[fd as usize]) {
-                wakers.push(self.waiters.remove(key).waker);
-            }
-        }
     }
 
-    /// Arms `fd` once for the union of its waiters' events.
-    fn arm(&self, fd: RawFd) -> io::Result<()> {
-        let interest = self
-            .by_fd
-            .get(fd as usize)
-            .into_iter()
-            .flatten()
-            .fold(0, |acc, &key| acc | self.waiters[key].events);
+    /// Registers `fd` with the epoll instance (see the module docs); a
+    /// registration the kernel still holds for the same open socket under
+    /// this number (`EEXIST`) is kept.
+    fn add(&self, fd: RawFd) -> io::Result<()> {
         let mut ev = libc::epoll_event {
-            events: interest | libc::EPOLLONESHOT as u32,
+            events: INTEREST,
             u64: fd as u64,
         };
-        let epfd = self.epoll.as_raw_fd();
         // SAFETY: `ev` is a valid epoll_event on the stack.
-        let modified = cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) });
-        match modified {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                // SAFETY: as above.
-                cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) }).map(|_| ())
-            }
+        let added = cvt(unsafe {
+            libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev)
+        });
+        match added {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -281,8 +303,8 @@ impl Readiness {
     /// Removes waiter `key`; its waker.
     fn remove_key(&mut self, key: usize) -> Waker {
         let w = self.waiters.remove(key);
-        if let Some(keys) = self.by_fd.get_mut(w.fd as usize) {
-            keys.retain(|&k| k != key);
+        if let Some(entry) = self.by_fd.get_mut(w.fd as usize) {
+            entry.keys.retain(|&k| k != key);
         }
         w.waker
     }
@@ -301,4 +323,128 @@ fn reset_eventfd(fd: RawFd) {
     // SAFETY: reads 8 bytes into a u64 on the stack; the eventfd is
     // readable, so this does not block.
     unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A table with an eventfd of its own (returned, to keep it open).
+    fn table() -> (Readiness, OwnedFd) {
+        // SAFETY: no memory arguments.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        assert!(efd >= 0);
+        // SAFETY: just created, owned by nobody else.
+        let efd = unsafe { OwnedFd::from_raw_fd(efd) };
+        (Readiness::new(efd.as_raw_fd()).unwrap(), efd)
+    }
+
+    /// The registrations `/proc/self/fdinfo` lists for the table's epoll
+    /// instance: (fd number, event mask).
+    fn registered(t: &Readiness) -> Vec<(i32, u32)> {
+        let info =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", t.epoll.as_raw_fd())).unwrap();
+        info.lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                (it.next()? == "tfd:").then_some(())?;
+                let fd = it.next()?.parse().ok()?;
+                (it.next()? == "events:").then_some(())?;
+                let mask = u32::from_str_radix(it.next()?, 16).ok()?;
+                Some((fd, mask))
+            })
+            .filter(|&(fd, _)| fd != t.wake_fd)
+            .collect()
+    }
+
+    fn waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn a_socket_is_registered_once_and_stays_registered_across_reports() {
+        let (mut t, _efd) = table();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        let (count, w) = waker();
+        for round in 1..=3 {
+            t.register(&a, READABLE, w.clone()).unwrap();
+            b.write_all(b"x").unwrap();
+            let mut wakers = Vec::new();
+            t.wait(Some(Duration::from_secs(5)), &mut wakers).unwrap();
+            wakers.drain(..).for_each(Waker::wake);
+            assert_eq!(count.0.load(Ordering::SeqCst), round);
+            assert_eq!(t.len(), 0, "the woken waiter is removed");
+            // One registration, edge-triggered, still there after reports.
+            let regs = registered(&t);
+            assert_eq!(regs.len(), 1, "{regs:?}");
+            assert_eq!(regs[0].0, a.as_raw_fd());
+            assert_ne!(regs[0].1 & libc::EPOLLET as u32, 0, "{regs:?}");
+        }
+    }
+
+    #[test]
+    fn a_socket_ready_before_its_first_wait_is_reported_at_once() {
+        let (mut t, _efd) = table();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"already there").unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        let (count, w) = waker();
+        t.register(&a, READABLE, w).unwrap();
+        let mut wakers = Vec::new();
+        t.wait(Some(Duration::from_secs(5)), &mut wakers).unwrap();
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_new_socket_under_a_closed_ones_number_is_registered_for_itself() {
+        let (mut t, _efd) = table();
+        let (a, _a_peer) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        let number = a.as_raw_fd();
+        let (_, w) = waker();
+        let token = t.register(&a, READABLE, w).unwrap();
+        drop(t.cancel(token));
+        // Closing the socket removes the kernel's registration; the next
+        // socket gets the same number (the lowest free one).
+        drop(a);
+        let (b, mut b_peer) = UnixStream::pair().unwrap();
+        let b = SharedFd::new(OwnedFd::from(b));
+        if b.as_raw_fd() != number {
+            // Another test's thread took the number meanwhile: the case is
+            // not reached this time, but the new socket must still be
+            // reported.
+            eprintln!("fd {number} was taken by another thread");
+        }
+        let (count, w) = waker();
+        t.register(&b, READABLE, w).unwrap();
+        b_peer.write_all(b"x").unwrap();
+        let mut wakers = Vec::new();
+        t.wait(Some(Duration::from_secs(5)), &mut wakers).unwrap();
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the new socket was never reported"
+        );
+    }
 }

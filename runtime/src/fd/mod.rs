@@ -71,7 +71,13 @@ struct Inner {
     /// `O_NONBLOCK` was set through [`SharedFd::set_nonblocking`] (or
     /// `ensure_nonblocking`) and not cleared since.
     nonblocking: AtomicBool,
+    /// This descriptor's identity for the thread-pool driver's readiness
+    /// table (0 until first asked for; see [`SharedFd::identity`]).
+    identity: AtomicU64,
 }
+
+/// The last identity handed out by [`SharedFd::identity`].
+static LAST_IDENTITY: AtomicU64 = AtomicU64::new(0);
 
 impl Inner {
     /// Releases the fixed-file slot, if any: on its worker's ring directly
@@ -130,6 +136,7 @@ impl SharedFd {
             uses: AtomicU32::new(0),
             gate: SendGate::new(),
             nonblocking: AtomicBool::new(false),
+            identity: AtomicU64::new(0),
         });
         SharedFd {
             inner: NonNull::from(Box::leak(inner)),
@@ -241,6 +248,28 @@ impl SharedFd {
             return Ok(());
         }
         self.set_nonblocking(true)
+    }
+
+    /// A number that names this descriptor, and no other, for the life of
+    /// the process (unlike its fd number, which the kernel reuses once it
+    /// is closed): the thread-pool driver's readiness table tells by it
+    /// whether the socket behind an fd number is the one it registered.
+    /// Assigned on the first call, the same for every clone.
+    pub fn identity(&self) -> u64 {
+        let id = self.inner().identity.load(Ordering::Relaxed);
+        if id != 0 {
+            return id;
+        }
+        let new = LAST_IDENTITY.fetch_add(1, Ordering::Relaxed) + 1;
+        match self
+            .inner()
+            .identity
+            .compare_exchange(0, new, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => new,
+            // Another clone assigned one first: that one is the identity.
+            Err(set) => set,
+        }
     }
 
     /// The descriptor's gate for the one detached send in flight on it

@@ -93,7 +93,7 @@ pub unsafe trait OpCode: Send + Unpin + 'static {
     /// socket is ready. Such an op holds no pool thread while it waits, and
     /// dropping its future consumes nothing. Default: `None`, the op runs
     /// [`OpCode::run_blocking`] on the blocking pool.
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
+    fn readiness(&self) -> Option<(&crate::fd::SharedFd, u32)> {
         None
     }
 

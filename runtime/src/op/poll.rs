@@ -70,8 +70,8 @@ unsafe impl OpCode for PollAdd {
         self.multishot
     }
 
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), self.events))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, self.events))
     }
 
     /// `poll(2)` without waiting: `WouldBlock` when none of the events is

@@ -2,7 +2,7 @@
 //! address; `accept4(2)` when run synchronously.
 
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 
 use io_uring::{opcode, squeue, types};
 
@@ -62,8 +62,8 @@ unsafe impl OpCode for Accept {
         }
     }
 
-    fn readiness(&self) -> Option<(RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::READABLE))
     }
 
     /// `accept4(2)` has no per-call non-blocking flag, so for the

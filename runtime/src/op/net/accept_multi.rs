@@ -60,8 +60,8 @@ unsafe impl OpCode for AcceptMulti {
         }
     }
 
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::READABLE))
     }
 
     /// As `Accept`'s: the listener is switched to non-blocking mode.

@@ -85,8 +85,8 @@ unsafe impl OpCode for Connect {
         self.call()
     }
 
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::WRITABLE))
     }
 
     /// A non-blocking connect: the socket is switched to non-blocking mode

@@ -2,7 +2,6 @@
 //! synchronously.
 
 use std::io;
-use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue};
 
@@ -60,8 +59,8 @@ unsafe impl<B: IoBufMut + Send> OpCode for Recv<B> {
         }
     }
 
-    fn readiness(&self) -> Option<(RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::READABLE))
     }
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {

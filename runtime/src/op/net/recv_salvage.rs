@@ -16,7 +16,7 @@
 //! peer's.
 
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use io_uring::squeue;
@@ -171,7 +171,7 @@ unsafe impl<T: OpCode + Received, S: Salvage<T::Got>> OpCode for Salvaged<T, S> 
         }
     }
 
-    fn readiness(&self) -> Option<(RawFd, u32)> {
+    fn readiness(&self) -> Option<(&crate::fd::SharedFd, u32)> {
         self.op.readiness()
     }
 

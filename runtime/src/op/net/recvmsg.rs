@@ -86,8 +86,8 @@ unsafe impl<B: IoBufMut + Send> OpCode for RecvMsg<B> {
         }
     }
 
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::READABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::READABLE))
     }
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {

@@ -2,7 +2,6 @@
 //! `send(2)` when run synchronously. Always with `MSG_NOSIGNAL`.
 
 use std::io;
-use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue};
 
@@ -80,8 +79,8 @@ unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
         self.call(self.flags)
     }
 
-    fn readiness(&self) -> Option<(RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::WRITABLE))
     }
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {

@@ -63,8 +63,8 @@ unsafe impl<B: IoBuf + Send> OpCode for SendMsg<B> {
         self.call(self.flags)
     }
 
-    fn readiness(&self) -> Option<(std::os::fd::RawFd, u32)> {
-        Some((self.fd.as_raw_fd(), crate::driver::WRITABLE))
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((&self.fd, crate::driver::WRITABLE))
     }
 
     fn run_nonblocking(&mut self) -> io::Result<u32> {
