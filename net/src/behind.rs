@@ -20,7 +20,11 @@
 //! CQE before it reads on.
 //!
 //! Where no ring takes the send (thread-pool driver, outside a runtime),
-//! `write_behind` sends at once and waits, like `write_all`.
+//! `write_behind` sends at once, without blocking, as tokio's writes do:
+//! it returns as soon as the socket took every byte, with nothing
+//! allocated; only a full socket makes it wait (for room, through the
+//! worker's readiness table) for the rest, like `write_all`. Either way it
+//! returns the send's error itself.
 //!
 //! [`SendGate`]: ringbolt_runtime::SendGate
 
@@ -55,25 +59,81 @@ where
     B: IoBuf + Send,
 {
     match try_write_behind(fd, buf) {
-        Ok(()) => Ok(()),
-        Err(buf) => Box::pin(write_behind_slow(fd, buf)).await,
+        Fast::Done(res) => res,
+        Fast::Busy(buf) => Box::pin(write_behind_slow(fd, buf)).await,
+        Fast::Full(claimed, buf, sent) => Box::pin(send_rest(fd, claimed, buf, sent)).await,
     }
 }
 
-/// Claims an idle gate and queues the send; `buf` back if the gate is
-/// busy (or holds a failure) or no ring here takes the send.
-fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Result<(), B> {
-    let Some(claimed) = fd.claim_send() else {
-        return Err(buf);
-    };
-    queue(claimed, buf).map_err(|(claimed, buf)| {
-        claimed.finish_send(Ok(()));
-        buf
-    })
+/// How far `write_behind` got without waiting.
+enum Fast<B> {
+    /// Queued (or, with no ring, sent), or failed.
+    Done(io::Result<()>),
+    /// The gate is busy or holds a failure: `buf` back.
+    Busy(B),
+    /// With no ring here, the socket took the first `usize` bytes and is
+    /// full: the claim and the buffer, to send the rest once it has room.
+    Full(SharedFd, B, usize),
 }
 
-/// `write_behind` when the fast path could not take the send: waits for
-/// the gate, then queues the send (or, with no ring here, sends at once).
+/// Claims an idle gate and queues the send (or sends at once where no
+/// ring takes it).
+fn try_write_behind<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> Fast<B> {
+    let Some(claimed) = fd.claim_send() else {
+        return Fast::Busy(buf);
+    };
+    match queue(claimed, buf) {
+        Ok(()) => Fast::Done(Ok(())),
+        Err((claimed, buf)) => match send_at_once(fd, claimed, buf) {
+            Ok(res) => Fast::Done(res),
+            Err((claimed, buf, sent)) => Fast::Full(claimed, buf, sent),
+        },
+    }
+}
+
+/// No ring takes the send here (thread-pool driver, outside a runtime):
+/// sends now, without blocking, as much as the socket takes, holding the
+/// gate's `claimed` until then: its outcome, or, when the socket is full,
+/// the claim, the buffer and the bytes sent, for [`send_rest`].
+fn send_at_once<B: IoBuf + Send>(
+    fd: &SharedFd,
+    claimed: SharedFd,
+    buf: B,
+) -> Result<io::Result<()>, (SharedFd, B, usize)> {
+    let total = buf.bytes_init();
+    let mut sent = 0;
+    let res = loop {
+        if sent == total {
+            break Ok(());
+        }
+        match net::send_now(fd, &buf, sent, 0) {
+            Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err((claimed, buf, sent)),
+            Err(e) => break Err(e),
+        }
+    };
+    // Sent (or failed) here, reported here: nothing for the gate to keep.
+    claimed.finish_send(Ok(()));
+    Ok(res)
+}
+
+/// Sends the bytes of `buf` after the first `sent` once the socket has
+/// room, holding the gate's `claimed` until that returns (or the future
+/// is dropped).
+async fn send_rest<B: IoBuf + Send>(
+    fd: &SharedFd,
+    claimed: SharedFd,
+    buf: B,
+    sent: usize,
+) -> io::Result<()> {
+    let _claim = Claim(Some(claimed));
+    crate::io::write_all(false, fd, buf.slice(sent..)).await.0
+}
+
+/// `write_behind` when the gate was busy: waits for it, then queues the
+/// send (or, with no ring here, sends at once).
 async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result<()> {
     // While another send is in flight (or its failure waits), wait for it.
     let claimed = loop {
@@ -85,10 +145,10 @@ async fn write_behind_slow<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> io::Result
     let Err((claimed, buf)) = queue(claimed, buf) else {
         return Ok(());
     };
-    // No ring takes it here: send it now, holding the claim until this
-    // returns (or the future is dropped).
-    let _claim = Claim(Some(claimed));
-    crate::io::write_all(false, fd, buf).await.0
+    match send_at_once(fd, claimed, buf) {
+        Ok(res) => res,
+        Err((claimed, buf, sent)) => send_rest(fd, claimed, buf, sent).await,
+    }
 }
 
 /// Queues `buf` as the detached send that holds `claimed` (the gate's

@@ -71,7 +71,7 @@ pub use recv_dgram::DgramRecv;
 pub use recv_multi::RecvMulti;
 pub use recv_ring::RingRecv;
 pub use recvmsg::{recv_from, recv_vectored, RecvMsg};
-pub use send::{send, Send};
+pub use send::{send, send_now, Send};
 pub use send_zc::{send_zc, SendZc};
 pub use sendmsg::{send_to, send_vectored, SendMsg};
 pub use shutdown::{shutdown, Shutdown};

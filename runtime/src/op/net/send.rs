@@ -120,3 +120,31 @@ pub async fn send<B: IoBuf + std::marker::Send>(
     let done = Op::new(Send::new(fd, buf, flags)).await;
     (done.result.map(|n| n as usize), done.data.into_buf())
 }
+
+/// One non-blocking `send(2)` on `fd` of the initialised bytes of `buf`
+/// from `skip` on (`MSG_DONTWAIT | MSG_NOSIGNAL`, with `flags`): how many
+/// the socket took. For a caller with no ring to take the send (the
+/// thread-pool driver), who sends at once and waits only when the socket
+/// is full, as tokio's writes do. `skip` is capped at the bytes there are.
+///
+/// # Errors
+///
+/// `WouldBlock` when the socket's buffer is full; the kernel's error
+/// (`EPIPE`, `ECONNRESET`, ...).
+pub fn send_now<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io::Result<usize> {
+    let skip = skip.min(buf.bytes_init());
+    let len = (buf.bytes_init() - skip).min(crate::op::MAX_RW);
+    // SAFETY: `skip <= bytes_init()`, so the pointer `skip` bytes in is
+    // valid for `len <= bytes_init() - skip` more initialised bytes
+    // (IoBuf contract); the call only reads them, and returns before
+    // `buf` can change.
+    let n = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.stable_ptr().add(skip).cast(),
+            len,
+            flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    crate::sys::cvt(n).map(|n| n as usize)
+}
