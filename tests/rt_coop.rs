@@ -223,3 +223,29 @@ fn a_loop_over_a_backlog_of_connections_yields_to_the_other_tasks() {
         assert_yielded_within_a_budget(seen, driver);
     }
 }
+
+#[test]
+fn a_read_chunk_loop_at_the_end_of_a_stream_yields_to_the_other_tasks() {
+    for (driver, rt) in runtimes() {
+        let seen = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (client, server) = common::pair(&listener).await;
+            drop(client);
+            // Every read below finds the end of the stream: at once under
+            // the thread-pool driver (a non-blocking receive) and from the
+            // buffer ring's queue.
+            assert!(server.read_chunk().await.unwrap().is_none());
+            spins_until_the_other_task_runs(move |flag| async move {
+                for i in 0..SPINS {
+                    if flag.load(Ordering::SeqCst) {
+                        return Some(i);
+                    }
+                    assert!(server.read_chunk().await.unwrap().is_none());
+                }
+                None
+            })
+            .await
+        });
+        assert_yielded_within_a_budget(seen, driver);
+    }
+}
