@@ -87,8 +87,10 @@ pub unsafe trait OpCode: Send + Unpin + 'static {
         false
     }
 
-    /// For a socket op under the thread-pool driver: the fd and the poll
-    /// events (`POLLIN`, `POLLOUT`, ...) it waits for, when it can run on
+    /// For a socket op under the thread-pool driver: the descriptor (its
+    /// [`SharedFd`](crate::fd::SharedFd), whose identity the worker's
+    /// readiness table registers) and the poll events (`POLLIN`,
+    /// `POLLOUT`, ...) it waits for, when it can run on
     /// the worker without blocking ([`OpCode::run_nonblocking`]) once the
     /// socket is ready. Such an op holds no pool thread while it waits, and
     /// dropping its future consumes nothing. Default: `None`, the op runs
