@@ -238,7 +238,9 @@ impl SharedFd {
     /// since: the readiness paths of the thread-pool driver (accept,
     /// connect) call it before every attempt, and pay the `fcntl(2)` calls
     /// once per descriptor rather than once per operation. A descriptor
-    /// set back to blocking through it (`into_std`) is switched again.
+    /// set back to blocking through it (`into_std`) is switched again; a
+    /// mode changed behind its back (an `fcntl` on `as_raw_fd()`) is not
+    /// seen, so change it through [`set_nonblocking`](SharedFd::set_nonblocking).
     ///
     /// # Errors
     ///

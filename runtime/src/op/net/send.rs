@@ -91,18 +91,7 @@ unsafe impl<B: IoBuf + std::marker::Send> OpCode for Send<B> {
 impl<B: IoBuf + std::marker::Send> Send<B> {
     /// One `send(2)` of the bytes left, with `flags`.
     fn call(&self, flags: i32) -> io::Result<u32> {
-        let len = self.remaining().min(crate::op::MAX_RW);
-        // SAFETY: the pointer, `skip <= bytes_init()` bytes in, is valid
-        // for `len` more initialised bytes (IoBuf contract).
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                self.buf.stable_ptr().add(self.skip).cast(),
-                len,
-                flags,
-            )
-        };
-        crate::sys::cvt(n).map(|n| n as u32)
+        send_from(&self.fd, &self.buf, self.skip, flags).map(|n| n as u32)
     }
 }
 
@@ -132,19 +121,21 @@ pub async fn send<B: IoBuf + std::marker::Send>(
 /// `WouldBlock` when the socket's buffer is full; the kernel's error
 /// (`EPIPE`, `ECONNRESET`, ...).
 pub fn send_now<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io::Result<usize> {
+    send_from(
+        fd,
+        buf,
+        skip,
+        flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+    )
+}
+
+/// One `send(2)` on `fd`, with `flags` as given, of `buf`'s initialised
+/// bytes from `skip` on (capped at the bytes there are, and at `MAX_RW`).
+fn send_from<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io::Result<usize> {
     let skip = skip.min(buf.bytes_init());
     let len = (buf.bytes_init() - skip).min(crate::op::MAX_RW);
-    // SAFETY: `skip <= bytes_init()`, so the pointer `skip` bytes in is
-    // valid for `len <= bytes_init() - skip` more initialised bytes
-    // (IoBuf contract); the call only reads them, and returns before
-    // `buf` can change.
-    let n = unsafe {
-        libc::send(
-            fd.as_raw_fd(),
-            buf.stable_ptr().add(skip).cast(),
-            len,
-            flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
+    let ptr = buf.stable_ptr().wrapping_add(skip).cast();
+    // SAFETY: `ptr` is `skip <= bytes_init()` bytes in, valid for `len` initialised bytes.
+    let n = unsafe { libc::send(fd.as_raw_fd(), ptr, len, flags) };
     crate::sys::cvt(n).map(|n| n as usize)
 }
