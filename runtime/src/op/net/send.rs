@@ -120,6 +120,7 @@ pub async fn send<B: IoBuf + std::marker::Send>(
 ///
 /// `WouldBlock` when the socket's buffer is full; the kernel's error
 /// (`EPIPE`, `ECONNRESET`, ...).
+#[inline]
 pub fn send_now<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io::Result<usize> {
     send_from(
         fd,
@@ -131,10 +132,11 @@ pub fn send_now<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io
 
 /// One `send(2)` on `fd`, with `flags` as given, of `buf`'s initialised
 /// bytes from `skip` on (capped at the bytes there are, and at `MAX_RW`).
+#[inline]
 fn send_from<B: IoBuf>(fd: &SharedFd, buf: &B, skip: usize, flags: i32) -> io::Result<usize> {
     let skip = skip.min(buf.bytes_init());
     let len = (buf.bytes_init() - skip).min(crate::op::MAX_RW);
-    let ptr = buf.stable_ptr().wrapping_add(skip).cast();
+    let ptr = buf.stable_ptr().wrapping_add(skip).cast::<libc::c_void>();
     // SAFETY: `ptr` is `skip <= bytes_init()` bytes in, valid for `len` initialised bytes.
     let n = unsafe { libc::send(fd.as_raw_fd(), ptr, len, flags) };
     crate::sys::cvt(n).map(|n| n as usize)
