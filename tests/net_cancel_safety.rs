@@ -249,6 +249,27 @@ fn reads_dropped_before_submission_lose_and_repeat_nothing() {
     }
 }
 
+/// As above with `read_chunk`: under the thread-pool driver a chunk read
+/// waits on the socket's readiness with a buffer of its own, and under
+/// io_uring without multishot receives it is a plain receive that the
+/// kernel may complete after its future is dropped.
+#[test]
+fn chunk_reads_cancelled_at_random_lose_and_repeat_nothing() {
+    for (label, rt) in echo_runtimes() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut pairs = Vec::new();
+            for _ in 0..ECHO_CONNS {
+                let client = TcpStream::connect(addr).await.unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                pairs.push((Chunked(client), Chunked(server)));
+            }
+            random_cancel_echo(&rt, label, pairs).await;
+        });
+    }
+}
+
 #[test]
 fn unix_reads_cancelled_at_random_lose_and_repeat_nothing() {
     for (label, rt) in echo_runtimes() {
@@ -556,6 +577,36 @@ impl EchoStream for UnixStream {
     }
     fn shutdown_write(&self) -> impl Future<Output = io::Result<()>> + Send {
         self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// A TCP stream whose reads are `read_chunk`s: the chunk comes back as the
+/// read's buffer, whatever the capacity asked for.
+#[derive(Debug)]
+struct Chunked(TcpStream);
+
+impl AsRawFd for Chunked {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl EchoStream for Chunked {
+    async fn read(&self, buf: Vec<u8>) -> BufResult<usize, Vec<u8>> {
+        match self.0.read_chunk().await {
+            Ok(Some(chunk)) => {
+                let bytes = chunk.into_vec();
+                (Ok(bytes.len()), bytes)
+            }
+            Ok(None) => (Ok(0), buf),
+            Err(e) => (Err(e), buf),
+        }
+    }
+    fn write_all(&self, buf: Vec<u8>) -> impl Future<Output = BufResult<(), Vec<u8>>> + Send {
+        self.0.write_all(buf)
+    }
+    fn shutdown_write(&self) -> impl Future<Output = io::Result<()>> + Send {
+        self.0.shutdown(std::net::Shutdown::Write)
     }
 }
 

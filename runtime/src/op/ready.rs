@@ -9,6 +9,32 @@ use std::task::{Context, Poll};
 use super::{no_runtime, OpCode};
 use crate::driver::WaitToken;
 use crate::executor::context;
+use crate::fd::SharedFd;
+
+/// A call the readiness path can drive: every socket [`OpCode`], and
+/// the receives that run only here (`RingRecv`'s chunk receive under the
+/// thread-pool driver, which borrows its descriptor instead of holding a
+/// [`SharedFd`] clone).
+pub(crate) trait Attempt {
+    /// The call without blocking: `WouldBlock` when it has to wait.
+    fn attempt(&mut self) -> io::Result<u32>;
+
+    /// The descriptor and the poll events a `WouldBlock` waits for
+    /// (`None`: the `WouldBlock` is the result).
+    fn readiness(&self) -> Option<(&SharedFd, u32)>;
+}
+
+impl<T: OpCode> Attempt for T {
+    #[inline]
+    fn attempt(&mut self) -> io::Result<u32> {
+        self.run_nonblocking()
+    }
+
+    #[inline]
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        OpCode::readiness(self)
+    }
+}
 
 /// What a poll of the readiness path gives.
 pub(crate) enum Step {
@@ -29,7 +55,11 @@ pub(crate) struct ReadyWait {
 impl ReadyWait {
     /// Polls the op: keeps waiting while its waiter is registered; else
     /// tries the call, registering a new waiter when it would block.
-    pub(crate) fn poll<T: OpCode>(&mut self, data: &mut T, cx: &mut Context<'_>) -> Poll<Step> {
+    pub(crate) fn poll<T: Attempt + ?Sized>(
+        &mut self,
+        data: &mut T,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step> {
         // Dropped after the table's borrow (see `still_waiting`).
         let mut replaced = None;
         let polled = context::with_current(|w| {
@@ -44,7 +74,7 @@ impl ReadyWait {
                 self.waiting = None;
             }
             loop {
-                match data.run_nonblocking() {
+                match data.attempt() {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         let Some((fd, events)) = data.readiness() else {
                             return Some(Poll::Ready(Step::Done(Err(e))));
@@ -70,6 +100,12 @@ impl ReadyWait {
         // Only an op moved to a thread without a thread-pool worker.
         polled.unwrap_or_else(|| Poll::Ready(Step::Done(Err(no_runtime()))))
     }
+}
+
+/// Whether this thread is a worker of the thread-pool driver, where socket
+/// calls run on the worker by readiness ([`ReadyWait`]).
+pub(crate) fn on_pool_worker() -> bool {
+    context::with_current(|w| w.pool().is_some()).unwrap_or(false)
 }
 
 impl Drop for ReadyWait {

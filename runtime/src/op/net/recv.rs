@@ -82,12 +82,20 @@ impl<B: IoBufMut + Send> Recv<B> {
 
     /// One `recv(2)` with `flags`.
     fn call(&mut self, flags: i32) -> io::Result<u32> {
-        let len = self.buf.bytes_total().min(crate::op::MAX_RW);
-        let ptr = self.buf.stable_mut_ptr().cast();
-        // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut contract).
-        let n = unsafe { libc::recv(self.fd.as_raw_fd(), ptr, len, flags) };
-        crate::sys::cvt(n).map(|n| n as u32)
+        recv_into(&self.fd, &mut self.buf, flags)
     }
+}
+
+/// One `recv(2)` on `fd` with `flags` as given, into `buf` from its start
+/// up to its capacity (capped at `MAX_RW`). The caller sets the buffer's
+/// length from the result ([`IoBufMut::set_init`]).
+#[inline]
+pub(crate) fn recv_into<B: IoBufMut>(fd: &SharedFd, buf: &mut B, flags: i32) -> io::Result<u32> {
+    let len = buf.bytes_total().min(crate::op::MAX_RW);
+    let ptr = buf.stable_mut_ptr().cast();
+    // SAFETY: `ptr` is valid for `len` writable bytes (IoBufMut contract).
+    let n = unsafe { libc::recv(fd.as_raw_fd(), ptr, len, flags) };
+    crate::sys::cvt(n).map(|n| n as u32)
 }
 
 /// Receives on `fd` into `buf` (from its start up to its capacity) through

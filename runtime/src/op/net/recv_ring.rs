@@ -47,13 +47,19 @@
 //! - `EINVAL` before any data: the kernel lacks multishot receives (before
 //!   6.0); the ring is marked and reads use plain receives.
 //!
-//! Where buffer rings are unavailable (the thread-pool driver, multishot
-//! switched off, an old kernel) and nothing is queued or armed, a read is a
-//! plain IORING_OP_RECV into the caller's buffer. One such receive runs at
-//! a time: if its future is dropped and the kernel's completion beats the
-//! cancellation, the bytes it got are queued here (see
-//! [`recv_salvage`](super::recv_salvage)) and the next read returns them
-//! first, so a dropped read loses nothing on this path either.
+//! Where a ring has no buffer ring (multishot switched off, an old kernel)
+//! and nothing is queued or armed, a read is a plain IORING_OP_RECV into
+//! the caller's buffer. One such receive runs at a time: if its future is
+//! dropped and the kernel's completion beats the cancellation, the bytes
+//! it got are queued here (see [`recv_salvage`](super::recv_salvage)) and
+//! the next read returns them first, so a dropped read loses nothing on
+//! this path either.
+//!
+//! Under the thread-pool driver a read is a `recv(2)` without blocking on
+//! the worker, which waits in the worker's readiness table when the socket
+//! is empty (see `op::ready`). Nothing is in flight while it waits, so a
+//! dropped read leaves the bytes in the socket and needs no salvage; the
+//! future drives the call itself, with no op, box or descriptor clone.
 //!
 //! The queue is bounded by the ring: a connection that receives faster
 //! than it is read can hold every buffer of its worker's ring, and the
@@ -68,13 +74,15 @@ use std::task::{Context, Poll, Waker};
 
 use io_uring::cqueue;
 
+use super::recv::recv_into;
 use super::recv_multi::RecvMulti;
 use super::recv_salvage::{fill, Got, Salvage, Salvaged};
 use super::{Recv, RecvMsg, READ_CHUNK_FALLBACK};
 use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::bufring::BufRing;
-use crate::driver::Sink;
+use crate::driver::{Sink, READABLE};
 use crate::fd::SharedFd;
+use crate::op::ready::{self, Attempt, ReadyWait, Step};
 use crate::op::{cqe_result, streaming, Op};
 use crate::spin::{SpinGuard, SpinLock};
 use crate::task::raw::wake_local_by_ref;
@@ -157,6 +165,68 @@ enum Outcome {
     Done(io::Result<usize>),
     /// No ring here and nothing queued or armed: use a plain receive.
     Fallback,
+    /// A thread-pool worker and nothing queued: receive by readiness
+    /// ([`recv_ready`]), which leaves nothing in flight when dropped.
+    Ready,
+}
+
+/// A receive into `buf` on this thread-pool worker, driven by the worker's
+/// readiness table: `recv(2)` without blocking, and a wait for the socket
+/// when it has nothing. A dropped future has nothing in flight (the bytes
+/// stay in the socket), so unlike the plain receive on a ring it needs no
+/// salvage. The future borrows `fd` instead of holding a clone.
+struct ReadyRecv<'a, B> {
+    fd: &'a SharedFd,
+    buf: B,
+}
+
+impl<B: IoBufMut> Attempt for ReadyRecv<'_, B> {
+    #[inline]
+    fn attempt(&mut self) -> io::Result<u32> {
+        recv_into(self.fd, &mut self.buf, libc::MSG_DONTWAIT)
+    }
+
+    #[inline]
+    fn readiness(&self) -> Option<(&SharedFd, u32)> {
+        Some((self.fd, READABLE))
+    }
+}
+
+/// Drives `attempt` on this thread-pool worker's readiness path until it
+/// has a result, spending a unit of the coop budget for it.
+async fn drive_ready<A: Attempt>(attempt: &mut A) -> io::Result<u32> {
+    let mut wait = ReadyWait::default();
+    let step = poll_fn(|cx| {
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
+        let polled = wait.poll(attempt, cx);
+        if polled.is_ready() {
+            crate::task::coop::spend();
+        }
+        polled
+    })
+    .await;
+    match step {
+        Step::Done(res) => res,
+        // Only a socket's receive waits (`EAGAIN`), and epoll watches
+        // every socket; kept as an error rather than a panic.
+        Step::Unwatchable => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "ringbolt: epoll cannot watch this descriptor",
+        )),
+    }
+}
+
+/// [`ReadyRecv`] into `buf`: the result, and the buffer with its length
+/// set to the bytes received.
+async fn recv_ready<B: IoBufMut>(fd: &SharedFd, buf: B) -> (io::Result<u32>, B) {
+    let mut recv = ReadyRecv { fd, buf };
+    let res = drive_ready(&mut recv).await;
+    if let Ok(n) = res {
+        // SAFETY: the recv(2) that returned `n` wrote the buffer's first
+        // `n` bytes, and `n` <= bytes_total, the length it was given.
+        unsafe { recv.buf.set_init(n as usize) };
+    }
+    (res, recv.buf)
 }
 
 impl Sink for Shared {
@@ -255,6 +325,10 @@ impl RingRecv {
                 let buf = done.data.into_inner().into_buf(&done.result);
                 (done.result.map(|n| n as usize), buf)
             }
+            Outcome::Ready => {
+                let (res, buf) = recv_ready(fd, buf).await;
+                (res.map(|n| n as usize), buf)
+            }
         }
     }
 
@@ -299,6 +373,12 @@ impl RingRecv {
                 let (bufs, _, _) = done.data.into_inner().into_parts(&done.result);
                 (done.result.map(|n| n as usize), bufs)
             }
+            Outcome::Ready => {
+                let mut recv = RecvMsg::new(fd.clone(), bufs, false, 0);
+                let res = drive_ready(&mut recv).await;
+                let (bufs, _, _) = recv.into_parts(&res);
+                (res.map(|n| n as usize), bufs)
+            }
         }
     }
 
@@ -320,6 +400,10 @@ impl RingRecv {
             // Boxed: this future lives in the caller's task, touched on
             // every request, and the plain receive's op is most of its size.
             Outcome::Fallback => Box::pin(self.read_chunk_plain(fd)).await,
+            Outcome::Ready => {
+                let (res, buf) = recv_ready(fd, Vec::with_capacity(READ_CHUNK_FALLBACK)).await;
+                Ok((res? > 0).then(|| RecvBuf::from(buf)))
+            }
         }
     }
 
@@ -344,7 +428,8 @@ impl RingRecv {
     pub async fn readable(&self, fd: &SharedFd) -> io::Result<()> {
         match poll_fn(|cx| self.poll_inner(cx, fd, &mut Take::Probe)).await {
             Outcome::Done(_) => Ok(()),
-            Outcome::Fallback => {
+            // (A probe is never told `Ready`.)
+            Outcome::Fallback | Outcome::Ready => {
                 let events = (libc::POLLIN | libc::POLLRDHUP) as u32;
                 crate::op::Op::new(crate::op::PollAdd::new(fd.clone(), events))
                     .await
@@ -424,10 +509,14 @@ impl RingRecv {
                 return Poll::Pending;
             }
             let Some(ring) = BufRing::current() else {
-                if !matches!(take, Take::Probe) {
-                    // Until the plain receive is over (`Salvage::finished`).
-                    st.plain = true;
+                if matches!(take, Take::Probe) {
+                    return Poll::Ready(Outcome::Fallback);
                 }
+                if ready::on_pool_worker() {
+                    return Poll::Ready(Outcome::Ready);
+                }
+                // Until the plain receive is over (`Salvage::finished`).
+                st.plain = true;
                 return Poll::Ready(Outcome::Fallback);
             };
             if st.enobufs {
