@@ -53,7 +53,7 @@ impl TcpStream {
     fn from_shared(fd: SharedFd) -> Self {
         TcpStream {
             fd,
-            recv: RingRecv::new(),
+            recv: RingRecv::tcp(),
         }
     }
 

@@ -79,7 +79,7 @@ pub use feature::Feature;
 pub(crate) use feature::{opcode_name, Disabled};
 pub(crate) use lifecycle::{DropLater, Lifecycle, Orphan, Sink};
 pub(crate) use pool::PoolDriver;
-pub(crate) use readiness::{WaitToken, READABLE, WRITABLE};
+pub(crate) use readiness::{Readiness, WaitToken, READABLE, WRITABLE};
 pub(crate) use setup::{Features, RingConfig};
 
 use crate::metrics::worker::WorkerMetrics;

@@ -36,6 +36,22 @@
 //! `into_std`) can still report under the old number; that only wakes a
 //! waiter spuriously, and its operation is tried again.
 //!
+//! # Short reads
+//!
+//! A TCP receive that got fewer bytes than it asked for left the socket's
+//! receive queue empty (a Unix stream socket may stop short before a
+//! message with descriptors or other credentials, so it is never noted). The table notes that for the registered
+//! descriptor, and the next receive registers its waiter without trying
+//! (an attempt could only fail with `EAGAIN`); any read-side report
+//! clears the note, whether or not a waiter takes it. Once the socket has
+//! reported the end of its read side (`EPOLLRDHUP`, a hang-up, an error)
+//! or urgent data (`EPOLLPRI`: a receive stops short at its mark), it is
+//! never noted again: those are states the receive keeps meeting, and no
+//! later report would announce them. So an echo or a
+//! request-response server makes one `recv(2)` per message instead of
+//! two, as with tokio, which clears a socket's readiness after a short
+//! read.
+//!
 //! A waiter is named by its slab key and a generation, so that a future
 //! holding the token of a waiter that fired cannot mistake a newer waiter
 //! in the same slot for its own.
@@ -105,7 +121,26 @@ struct FdEntry {
     /// Its waiters (slab keys). The list keeps its capacity once empty, so
     /// that a wait allocates nothing.
     keys: Vec<usize>,
+    /// A receive on the registered descriptor found it drained (it took
+    /// less than it asked for) and no read-side report came since: the
+    /// next receive can wait without trying (see [`Readiness::read_drained`]).
+    read_drained: bool,
+    /// The registration reported the end of the peer's sending side, a
+    /// hang-up, an error or urgent data: a state, not an event. A receive
+    /// returns the end (0) or the error however often it is asked, and
+    /// stops short at an urgent mark with bytes behind it, while no report
+    /// is due any more; so no receive is taken to have drained the socket
+    /// from then on.
+    no_drain_notes: bool,
 }
+
+/// The events whose report may mean new bytes (or an end or error) to read.
+const READ_SIDE: u32 = READABLE | ALWAYS | libc::EPOLLPRI as u32;
+
+/// The events after which a short receive proves nothing (see
+/// `FdEntry::no_drain_notes`).
+const NO_DRAIN_NOTES: u32 =
+    (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) as u32;
 
 impl Readiness {
     /// An epoll instance with `wake_fd` (the worker's eventfd, which must
@@ -165,6 +200,8 @@ impl Readiness {
             self.add(raw)?;
             let entry = &mut self.by_fd[slot];
             entry.identity = identity;
+            entry.read_drained = false;
+            entry.no_drain_notes = false;
             // Waiters of the number's earlier descriptor (their futures
             // went away on another thread): woken, to find out.
             for key in std::mem::take(&mut entry.keys) {
@@ -181,6 +218,38 @@ impl Readiness {
         });
         self.by_fd[slot].keys.push(key);
         Ok(WaitToken { key, generation })
+    }
+
+    /// Notes that a receive on `fd` has just drained it: it got bytes, but
+    /// fewer than it asked for, so the socket's receive queue was empty
+    /// when it returned. Whatever arrives after that is a new report. Only
+    /// a registered descriptor is noted (an unregistered one gets no
+    /// reports to clear the note).
+    pub(crate) fn note_read_drained(&mut self, fd: &SharedFd) {
+        if let Some(entry) = self.entry_of(fd) {
+            entry.read_drained = !entry.no_drain_notes;
+        }
+    }
+
+    /// Whether `fd` is known to have nothing to read: a receive drained it,
+    /// no read-side report came since, and the socket never reported the
+    /// end of its read side, an error or urgent data (states that no later
+    /// report announces again). Its next receive then registers
+    /// its waiter without trying, as tokio does after a short read: the
+    /// attempt could only fail with `EAGAIN`. That is sound because the
+    /// note is cleared by any report that could mean bytes, and a report
+    /// is due for everything that arrived after the draining receive: the
+    /// registration is edge-triggered, and its reports are taken only by
+    /// this table's `wait`, which clears the note.
+    pub(crate) fn read_drained(&mut self, fd: &SharedFd) -> bool {
+        self.entry_of(fd).is_some_and(|e| e.read_drained)
+    }
+
+    /// The entry of `fd` if this very descriptor is registered.
+    fn entry_of(&mut self, fd: &SharedFd) -> Option<&mut FdEntry> {
+        let raw = fd.as_raw_fd();
+        let entry = self.by_fd.get_mut(usize::try_from(raw).ok()?)?;
+        (entry.identity != 0 && entry.identity == fd.identity()).then_some(entry)
     }
 
     /// Whether the waiter is still waiting; if so, it keeps `waker` (the
@@ -270,6 +339,12 @@ impl Readiness {
         let Some(entry) = self.by_fd.get_mut(fd as usize) else {
             return;
         };
+        if revents & READ_SIDE != 0 {
+            entry.read_drained = false;
+        }
+        if revents & NO_DRAIN_NOTES != 0 {
+            entry.no_drain_notes = true;
+        }
         let waiters = &mut self.waiters;
         entry.keys.retain(|&key| {
             let w = &waiters[key];
@@ -446,5 +521,75 @@ mod tests {
             1,
             "the new socket was never reported"
         );
+    }
+
+    #[test]
+    fn a_drained_note_lasts_until_a_read_side_report() {
+        let (mut t, _efd) = table();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        // Not registered yet: no report would ever clear a note.
+        t.note_read_drained(&a);
+        assert!(!t.read_drained(&a), "noted before its registration");
+        let (_, w) = waker();
+        let token = t.register(&a, READABLE, w).unwrap();
+        drop(t.cancel(token));
+        t.note_read_drained(&a);
+        assert!(t.read_drained(&a));
+        // A wait that reports nothing for the socket keeps the note.
+        let mut wakers = Vec::new();
+        t.wait(Some(Duration::ZERO), &mut wakers).unwrap();
+        assert!(t.read_drained(&a), "cleared with no report");
+        // Bytes arrive: the report clears it, though no waiter takes it.
+        b.write_all(b"x").unwrap();
+        t.wait(Some(Duration::from_secs(5)), &mut wakers).unwrap();
+        assert!(!t.read_drained(&a), "still noted after a read-side report");
+        assert!(wakers.is_empty());
+    }
+
+    #[test]
+    fn a_drained_note_belongs_to_its_descriptor() {
+        let (mut t, _efd) = table();
+        let (a, _a_peer) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        let number = a.as_raw_fd();
+        let (_, w) = waker();
+        let token = t.register(&a, READABLE, w.clone()).unwrap();
+        drop(t.cancel(token));
+        t.note_read_drained(&a);
+        assert!(t.read_drained(&a));
+        drop(a);
+        // The next socket gets the closed one's number (the lowest free).
+        let (b, _b_peer) = UnixStream::pair().unwrap();
+        let b = SharedFd::new(OwnedFd::from(b));
+        if b.as_raw_fd() != number {
+            eprintln!("fd {number} was taken by another thread");
+        }
+        assert!(
+            !t.read_drained(&b),
+            "the old descriptor's note carried over"
+        );
+        let token = t.register(&b, READABLE, w).unwrap();
+        drop(t.cancel(token));
+        assert!(
+            !t.read_drained(&b),
+            "a new registration starts without a note"
+        );
+    }
+
+    #[test]
+    fn a_socket_whose_read_side_was_reported_closed_is_never_noted_drained() {
+        let (mut t, _efd) = table();
+        let (a, b) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(OwnedFd::from(a));
+        let (_, w) = waker();
+        let token = t.register(&a, READABLE, w).unwrap();
+        drop(t.cancel(token));
+        b.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut wakers = Vec::new();
+        t.wait(Some(Duration::from_secs(5)), &mut wakers).unwrap();
+        // A receive now returns 0 at once, however short it is.
+        t.note_read_drained(&a);
+        assert!(!t.read_drained(&a), "noted after the end was reported");
     }
 }

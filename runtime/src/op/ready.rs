@@ -7,7 +7,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use super::{no_runtime, OpCode};
-use crate::driver::WaitToken;
+use crate::driver::{Readiness, WaitToken};
 use crate::executor::context;
 use crate::fd::SharedFd;
 
@@ -22,6 +22,16 @@ pub(crate) trait Attempt {
     /// The descriptor and the poll events a `WouldBlock` waits for
     /// (`None`: the `WouldBlock` is the result).
     fn readiness(&self) -> Option<(&SharedFd, u32)>;
+
+    /// For a receive on a TCP socket: the bytes it asks for. A result of
+    /// fewer (but some) shows that it drained the socket, and the next
+    /// receive then waits without trying until the socket reports (see
+    /// `Readiness::read_drained`). Default: `None` (a datagram's size says
+    /// nothing about the queue behind it, and a Unix stream receive may
+    /// stop short before a message that carries descriptors).
+    fn tcp_receive_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<T: OpCode> Attempt for T {
@@ -73,25 +83,35 @@ impl ReadyWait {
                 // another worker, where a stale waiter only wakes once).
                 self.waiting = None;
             }
+            let stream_len = data.tcp_receive_len();
+            if stream_len.is_some() {
+                if let Some((fd, events)) = data.readiness() {
+                    if table.read_drained(fd) {
+                        // Nothing to read since the last receive drained
+                        // the socket: the attempt could only fail.
+                        return Some(self.register(table, w.id, fd, events, cx));
+                    }
+                }
+            }
             loop {
                 match data.attempt() {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         let Some((fd, events)) = data.readiness() else {
                             return Some(Poll::Ready(Step::Done(Err(e))));
                         };
-                        return Some(match table.register(fd, events, cx.waker().clone()) {
-                            Ok(token) => {
-                                self.waiting = Some((w.id, token));
-                                Poll::Pending
-                            }
-                            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                                Poll::Ready(Step::Unwatchable)
-                            }
-                            Err(e) => Poll::Ready(Step::Done(Err(e))),
-                        });
+                        return Some(self.register(table, w.id, fd, events, cx));
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    res => return Some(Poll::Ready(Step::Done(res))),
+                    res => {
+                        if let (Ok(n), Some(len)) = (&res, stream_len) {
+                            if *n > 0 && (*n as usize) < len {
+                                if let Some((fd, _)) = data.readiness() {
+                                    table.note_read_drained(fd);
+                                }
+                            }
+                        }
+                        return Some(Poll::Ready(Step::Done(res)));
+                    }
                 }
             }
         })
@@ -99,6 +119,28 @@ impl ReadyWait {
         drop(replaced);
         // Only an op moved to a thread without a thread-pool worker.
         polled.unwrap_or_else(|| Poll::Ready(Step::Done(Err(no_runtime()))))
+    }
+}
+
+impl ReadyWait {
+    /// Registers the waiter of a call on `fd` that has to wait for
+    /// `events`.
+    fn register(
+        &mut self,
+        table: &mut Readiness,
+        worker: u64,
+        fd: &SharedFd,
+        events: u32,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step> {
+        match table.register(fd, events, cx.waker().clone()) {
+            Ok(token) => {
+                self.waiting = Some((worker, token));
+                Poll::Pending
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Poll::Ready(Step::Unwatchable),
+            Err(e) => Poll::Ready(Step::Done(Err(e))),
+        }
     }
 }
 

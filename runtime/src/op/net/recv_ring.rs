@@ -92,6 +92,9 @@ use crate::task::raw::wake_local_by_ref;
 /// module docs. `Send + Sync`; one per socket.
 pub struct RingRecv {
     shared: Arc<Shared>,
+    /// The socket is TCP: under the thread-pool driver a short receive
+    /// shows that it drained the socket (see [`RingRecv::tcp`]).
+    tcp: bool,
 }
 
 struct Shared {
@@ -178,6 +181,8 @@ enum Outcome {
 struct ReadyRecv<'a, B> {
     fd: &'a SharedFd,
     buf: B,
+    /// The socket is TCP (see [`RingRecv::tcp`]).
+    tcp: bool,
 }
 
 impl<B: IoBufMut> Attempt for ReadyRecv<'_, B> {
@@ -189,6 +194,12 @@ impl<B: IoBufMut> Attempt for ReadyRecv<'_, B> {
     #[inline]
     fn readiness(&self) -> Option<(&SharedFd, u32)> {
         Some((self.fd, READABLE))
+    }
+
+    #[inline]
+    fn tcp_receive_len(&self) -> Option<usize> {
+        self.tcp
+            .then(|| self.buf.bytes_total().min(crate::op::MAX_RW))
     }
 }
 
@@ -218,8 +229,8 @@ async fn drive_ready<A: Attempt>(attempt: &mut A) -> io::Result<u32> {
 
 /// [`ReadyRecv`] into `buf`: the result, and the buffer with its length
 /// set to the bytes received.
-async fn recv_ready<B: IoBufMut>(fd: &SharedFd, buf: B) -> (io::Result<u32>, B) {
-    let mut recv = ReadyRecv { fd, buf };
+async fn recv_ready<B: IoBufMut>(fd: &SharedFd, buf: B, tcp: bool) -> (io::Result<u32>, B) {
+    let mut recv = ReadyRecv { fd, buf, tcp };
     let res = drive_ready(&mut recv).await;
     if let Ok(n) = res {
         // SAFETY: the recv(2) that returned `n` wrote the buffer's first
@@ -293,7 +304,22 @@ impl RingRecv {
             shared: Arc::new(Shared {
                 state: SpinLock::new(State::default()),
             }),
+            tcp: false,
         }
+    }
+
+    /// An idle receiver for a TCP socket. Under the thread-pool driver, a
+    /// TCP receive that gets fewer bytes than it asked for has emptied the
+    /// socket's queue (it stops short otherwise only at an urgent mark or
+    /// the end, which the socket reports), so the next read waits for the
+    /// socket without trying first, as tokio does: one `recv(2)` per
+    /// message instead of two. A Unix stream socket may stop short before
+    /// a message that carries descriptors, so [`RingRecv::new`] reads
+    /// always try first.
+    pub fn tcp() -> Self {
+        let mut recv = RingRecv::new();
+        recv.tcp = true;
+        recv
     }
 
     /// Reads into `buf`, from its start up to its capacity: the bytes
@@ -326,7 +352,7 @@ impl RingRecv {
                 (done.result.map(|n| n as usize), buf)
             }
             Outcome::Ready => {
-                let (res, buf) = recv_ready(fd, buf).await;
+                let (res, buf) = recv_ready(fd, buf, self.tcp).await;
                 (res.map(|n| n as usize), buf)
             }
         }
@@ -401,7 +427,8 @@ impl RingRecv {
             // every request, and the plain receive's op is most of its size.
             Outcome::Fallback => Box::pin(self.read_chunk_plain(fd)).await,
             Outcome::Ready => {
-                let (res, buf) = recv_ready(fd, Vec::with_capacity(READ_CHUNK_FALLBACK)).await;
+                let (res, buf) =
+                    recv_ready(fd, Vec::with_capacity(READ_CHUNK_FALLBACK), self.tcp).await;
                 Ok((res? > 0).then(|| RecvBuf::from(buf)))
             }
         }
@@ -793,6 +820,7 @@ impl fmt::Debug for RingRecv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.shared.lock();
         f.debug_struct("RingRecv")
+            .field("tcp", &self.tcp)
             .field("op", &st.op)
             .field("arming", &st.arming)
             .field("ended", &st.ended)
