@@ -56,7 +56,7 @@ pub(crate) async fn write<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<u
     if let Err(e) = behind::settle(fd).await {
         return (Err(e), buf);
     }
-    net::send(fd.clone(), buf, 0).await
+    net::send_on(fd, buf, 0).await
 }
 
 pub(crate) async fn write_zc<B: IoBuf + Send>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
@@ -92,10 +92,14 @@ pub(crate) async fn write_all<B: IoBuf + Send>(
     let total = buf.bytes_init();
     let mut done = 0;
     let mut buf = buf;
+    let by_readiness = net::sockets_by_readiness();
     while done < total {
         let slice = buf.slice(done..total);
         let (res, slice) = if ZC_THRESHOLD.is_some_and(|t| total - done >= t) {
             net::send_zc(fd.clone(), slice, 0).await
+        } else if by_readiness {
+            // No ring: the send(2) runs from this future, no op.
+            net::send_on(fd, slice, 0).await
         } else {
             // The op awaited right here, not through `write` and `send`:
             // each async layer moves the buffer into its own state again.

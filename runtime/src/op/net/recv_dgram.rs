@@ -8,6 +8,10 @@
 //! and the next receive returns it. One receive runs at a time, so a
 //! salvaged datagram always comes before the ones after it; concurrent
 //! receives on one socket (from several tasks) take turns.
+//!
+//! On a thread-pool worker a receive runs from its own future by
+//! readiness (`ready_io`): nothing is in flight when it is dropped, so
+//! such receives need no salvage and run side by side.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -16,11 +20,12 @@ use std::io;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+use super::ready_io::{drive_ready, recv_ready};
 use super::recv_salvage::{fill, Got, Salvage, Salvaged};
 use super::{Recv, RecvMsg, SockAddr};
 use crate::buf::{BufResult, IoBufMut};
 use crate::fd::SharedFd;
-use crate::op::Op;
+use crate::op::{ready, Op};
 use crate::spin::SpinLock;
 
 /// The receive side of a datagram socket (UDP, Unix datagrams): see the
@@ -89,13 +94,22 @@ impl DgramRecv {
         fd: &SharedFd,
         mut buf: B,
     ) -> BufResult<(usize, SockAddr), B> {
-        match self.take_turn().await {
+        let by_readiness = ready::on_pool_worker();
+        match self.take_turn(!by_readiness).await {
             Some(Ok(got)) => {
                 let n = fill(&mut buf, 0, &got.bytes);
                 let from = got.from.unwrap_or_else(SockAddr::empty);
                 (Ok((n, from)), buf)
             }
             Some(Err(e)) => (Err(e), buf),
+            None if by_readiness => {
+                let mut recv = RecvMsg::new(fd.clone(), vec![buf], true, 0);
+                let res = drive_ready(&mut recv).await;
+                let (mut bufs, from, _) = recv.into_parts(&res);
+                let buf = bufs.pop().expect("one buffer in, one out");
+                let res = res.map(|n| (n as usize, from.unwrap_or_else(SockAddr::empty)));
+                (res, buf)
+            }
             None => {
                 let recv = RecvMsg::new(fd.clone(), vec![buf], true, 0);
                 let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
@@ -117,12 +131,17 @@ impl DgramRecv {
     ///
     /// The kernel's error; the buffer comes back too.
     pub async fn recv<B: IoBufMut + Send>(&self, fd: &SharedFd, mut buf: B) -> BufResult<usize, B> {
-        match self.take_turn().await {
+        let by_readiness = ready::on_pool_worker();
+        match self.take_turn(!by_readiness).await {
             Some(Ok(got)) => {
                 let n = fill(&mut buf, 0, &got.bytes);
                 (Ok(n), buf)
             }
             Some(Err(e)) => (Err(e), buf),
+            None if by_readiness => {
+                let (res, buf) = recv_ready(fd, buf, false).await;
+                (res.map(|n| n as usize), buf)
+            }
             None => {
                 let recv = Recv::new(fd.clone(), buf, 0);
                 let done = Op::new(Salvaged::new(recv, self.shared.clone())).await;
@@ -133,9 +152,12 @@ impl DgramRecv {
     }
 
     /// Waits for this receive's turn: what a dropped receive got, first;
-    /// else `None` once no receive is in flight, and this one is marked as
-    /// in flight until its op is over (`Salvage::finished`).
-    async fn take_turn(&self) -> Option<io::Result<Got>> {
+    /// else `None` once no receive is in flight, and, with `in_flight`,
+    /// this one is marked as in flight until its op is over
+    /// (`Salvage::finished`). A receive by readiness (thread-pool worker)
+    /// leaves nothing in flight when dropped, so it is not marked, and
+    /// such receives run side by side.
+    async fn take_turn(&self, in_flight: bool) -> Option<io::Result<Got>> {
         poll_fn(|cx| {
             let mut st = self.shared.state.lock();
             if let Some(got) = st.salvaged.pop_front() {
@@ -148,7 +170,7 @@ impl DgramRecv {
                 return Poll::Pending;
             }
             // Until the receive is over (`Salvage::finished`).
-            st.busy = true;
+            st.busy = in_flight;
             Poll::Ready(None)
         })
         .await

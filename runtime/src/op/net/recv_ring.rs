@@ -74,15 +74,15 @@ use std::task::{Context, Poll, Waker};
 
 use io_uring::cqueue;
 
-use super::recv::recv_into;
+use super::ready_io::{drive_ready, recv_ready};
 use super::recv_multi::RecvMulti;
 use super::recv_salvage::{fill, Got, Salvage, Salvaged};
 use super::{Recv, RecvMsg, READ_CHUNK_FALLBACK};
 use crate::buf::{BufResult, IoBufMut, RecvBuf};
 use crate::bufring::BufRing;
-use crate::driver::{Sink, READABLE};
+use crate::driver::Sink;
 use crate::fd::SharedFd;
-use crate::op::ready::{self, Attempt, ReadyWait, Step};
+use crate::op::ready;
 use crate::op::{cqe_result, streaming, Op};
 use crate::spin::{SpinGuard, SpinLock};
 use crate::task::raw::wake_local_by_ref;
@@ -169,75 +169,9 @@ enum Outcome {
     /// No ring here and nothing queued or armed: use a plain receive.
     Fallback,
     /// A thread-pool worker and nothing queued: receive by readiness
-    /// ([`recv_ready`]), which leaves nothing in flight when dropped.
+    /// (`ready_io::recv_ready`), which leaves nothing in flight when
+    /// dropped.
     Ready,
-}
-
-/// A receive into `buf` on this thread-pool worker, driven by the worker's
-/// readiness table: `recv(2)` without blocking, and a wait for the socket
-/// when it has nothing. A dropped future has nothing in flight (the bytes
-/// stay in the socket), so unlike the plain receive on a ring it needs no
-/// salvage. The future borrows `fd` instead of holding a clone.
-struct ReadyRecv<'a, B> {
-    fd: &'a SharedFd,
-    buf: B,
-    /// The socket is TCP (see [`RingRecv::tcp`]).
-    tcp: bool,
-}
-
-impl<B: IoBufMut> Attempt for ReadyRecv<'_, B> {
-    #[inline]
-    fn attempt(&mut self) -> io::Result<u32> {
-        recv_into(self.fd, &mut self.buf, libc::MSG_DONTWAIT)
-    }
-
-    #[inline]
-    fn readiness(&self) -> Option<(&SharedFd, u32)> {
-        Some((self.fd, READABLE))
-    }
-
-    #[inline]
-    fn tcp_receive_len(&self) -> Option<usize> {
-        self.tcp
-            .then(|| self.buf.bytes_total().min(crate::op::MAX_RW))
-    }
-}
-
-/// Drives `attempt` on this thread-pool worker's readiness path until it
-/// has a result, spending a unit of the coop budget for it.
-async fn drive_ready<A: Attempt>(attempt: &mut A) -> io::Result<u32> {
-    let mut wait = ReadyWait::default();
-    let step = poll_fn(|cx| {
-        std::task::ready!(crate::task::coop::poll_proceed(cx));
-        let polled = wait.poll(attempt, cx);
-        if polled.is_ready() {
-            crate::task::coop::spend();
-        }
-        polled
-    })
-    .await;
-    match step {
-        Step::Done(res) => res,
-        // Only a socket's receive waits (`EAGAIN`), and epoll watches
-        // every socket; kept as an error rather than a panic.
-        Step::Unwatchable => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "ringbolt: epoll cannot watch this descriptor",
-        )),
-    }
-}
-
-/// [`ReadyRecv`] into `buf`: the result, and the buffer with its length
-/// set to the bytes received.
-async fn recv_ready<B: IoBufMut>(fd: &SharedFd, buf: B, tcp: bool) -> (io::Result<u32>, B) {
-    let mut recv = ReadyRecv { fd, buf, tcp };
-    let res = drive_ready(&mut recv).await;
-    if let Ok(n) = res {
-        // SAFETY: the recv(2) that returned `n` wrote the buffer's first
-        // `n` bytes, and `n` <= bytes_total, the length it was given.
-        unsafe { recv.buf.set_init(n as usize) };
-    }
-    (res, recv.buf)
 }
 
 impl Sink for Shared {

@@ -110,6 +110,35 @@ pub async fn send<B: IoBuf + std::marker::Send>(
     (done.result.map(|n| n as usize), done.data.into_buf())
 }
 
+/// Sends the initialised bytes of `buf` on `fd`, as [`send`] does, but
+/// borrowing the descriptor: on a thread-pool worker the `send(2)` runs
+/// from this future itself, waiting for room in the worker's readiness
+/// table, with no op and no clone of the descriptor; elsewhere it is
+/// [`send`]'s op.
+///
+/// # Errors
+///
+/// As [`send`].
+pub async fn send_on<B: IoBuf + std::marker::Send>(
+    fd: &SharedFd,
+    buf: B,
+    flags: i32,
+) -> BufResult<usize, B> {
+    if crate::op::ready::on_pool_worker() {
+        let (res, buf) = super::ready_io::send_ready(fd, buf, flags).await;
+        return (res.map(|n| n as usize), buf);
+    }
+    let done = Op::new(Send::new(fd.clone(), buf, flags)).await;
+    (done.result.map(|n| n as usize), done.data.into_buf())
+}
+
+/// Whether socket calls on this thread run by readiness from their own
+/// futures ([`send_on`], stream and datagram reads): a thread-pool
+/// worker. `false` on an io_uring worker and outside a runtime.
+pub fn sockets_by_readiness() -> bool {
+    crate::op::ready::on_pool_worker()
+}
+
 /// One non-blocking `send(2)` on `fd` of the initialised bytes of `buf`
 /// from `skip` on (`MSG_DONTWAIT | MSG_NOSIGNAL`, with `flags`): how many
 /// the socket took. For a caller with no ring to take the send (the
