@@ -191,15 +191,7 @@ fn echo_runtimes() -> Vec<(&'static str, Runtime)> {
 fn reads_cancelled_at_random_lose_and_repeat_nothing() {
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let mut pairs = Vec::new();
-            for _ in 0..ECHO_CONNS {
-                let client = TcpStream::connect(addr).await.unwrap();
-                let (server, _) = listener.accept().await.unwrap();
-                pairs.push((client, server));
-            }
-            random_cancel_echo(&rt, label, pairs).await;
+            random_cancel_echo(&rt, label, tcp_pairs().await).await;
         });
     }
 }
@@ -257,15 +249,9 @@ fn reads_dropped_before_submission_lose_and_repeat_nothing() {
 fn chunk_reads_cancelled_at_random_lose_and_repeat_nothing() {
     for (label, rt) in echo_runtimes() {
         rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let mut pairs = Vec::new();
-            for _ in 0..ECHO_CONNS {
-                let client = TcpStream::connect(addr).await.unwrap();
-                let (server, _) = listener.accept().await.unwrap();
-                pairs.push((Chunked(client), Chunked(server)));
-            }
-            random_cancel_echo(&rt, label, pairs).await;
+            let pairs = tcp_pairs().await;
+            let pairs = pairs.into_iter().map(|(c, s)| (Chunked(c), Chunked(s)));
+            random_cancel_echo(&rt, label, pairs.collect()).await;
         });
     }
 }
@@ -462,6 +448,19 @@ async fn read_number(server: &TcpStream, label: &str, got: &mut Vec<u32>) {
 }
 
 const ECHO_CONNS: usize = 16;
+
+/// `ECHO_CONNS` connected (client, server) TCP pairs.
+async fn tcp_pairs() -> Vec<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut pairs = Vec::new();
+    for _ in 0..ECHO_CONNS {
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        pairs.push((client, server));
+    }
+    pairs
+}
 const ECHO_BYTES: usize = 20_000;
 
 /// Echo servers whose every read races a short timer, on two workers:
