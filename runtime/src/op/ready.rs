@@ -11,10 +11,9 @@ use crate::driver::{Readiness, WaitToken};
 use crate::executor::context;
 use crate::fd::SharedFd;
 
-/// A call the readiness path can drive: every socket [`OpCode`], and
-/// the receives that run only here (`RingRecv`'s chunk receive under the
-/// thread-pool driver, which borrows its descriptor instead of holding a
-/// [`SharedFd`] clone).
+/// A call the readiness path can drive: every socket [`OpCode`], and the
+/// calls of `op::net::ready_io`, which run from their own futures and
+/// borrow their descriptor instead of holding a [`SharedFd`] clone.
 pub(crate) trait Attempt {
     /// The call without blocking: `WouldBlock` when it has to wait.
     fn attempt(&mut self) -> io::Result<u32>;
@@ -83,8 +82,8 @@ impl ReadyWait {
                 // another worker, where a stale waiter only wakes once).
                 self.waiting = None;
             }
-            let stream_len = data.tcp_receive_len();
-            if stream_len.is_some() {
+            let tcp_len = data.tcp_receive_len();
+            if tcp_len.is_some() {
                 if let Some((fd, events)) = data.readiness() {
                     if table.read_drained(fd) {
                         // Nothing to read since the last receive drained
@@ -103,7 +102,7 @@ impl ReadyWait {
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     res => {
-                        if let (Ok(n), Some(len)) = (&res, stream_len) {
+                        if let (Ok(n), Some(len)) = (&res, tcp_len) {
                             if *n > 0 && (*n as usize) < len {
                                 if let Some((fd, _)) = data.readiness() {
                                     table.note_read_drained(fd);
@@ -120,9 +119,7 @@ impl ReadyWait {
         // Only an op moved to a thread without a thread-pool worker.
         polled.unwrap_or_else(|| Poll::Ready(Step::Done(Err(no_runtime()))))
     }
-}
 
-impl ReadyWait {
     /// Registers the waiter of a call on `fd` that has to wait for
     /// `events`.
     fn register(
