@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringbolt::net::TcpStream;
@@ -25,6 +26,25 @@ async fn read_some(stream: &TcpStream, cap: usize, what: &str) -> Vec<u8> {
     buf[..n].to_vec()
 }
 
+/// Starts a read of up to `cap` bytes on `server`, lets it reach its wait
+/// on the empty socket (so the socket is registered), then has `client`
+/// send `bytes`: the read's bytes.
+async fn read_while_waiting(
+    client: &TcpStream,
+    server: &Arc<TcpStream>,
+    cap: usize,
+    bytes: Vec<u8>,
+) -> Vec<u8> {
+    let read = {
+        let server = server.clone();
+        ringbolt::spawn(async move { read_some(&server, cap, "the waiting read").await })
+    };
+    ringbolt::time::sleep(Duration::from_millis(10)).await;
+    let (res, _) = client.write_all(bytes).await;
+    res.unwrap();
+    read.await.unwrap()
+}
+
 /// A read that waited (so the socket is registered), then one that fills
 /// its buffer exactly: the rest must come at once to the next read. A
 /// full read says nothing about what is left behind it.
@@ -33,16 +53,8 @@ fn a_read_that_fills_its_buffer_does_not_strand_the_rest() {
     for (driver, rt) in common::runtimes(|b| b) {
         rt.block_on(async {
             let (client, server) = common::connected_pair().await;
-            let server = std::sync::Arc::new(server);
-            let first = {
-                let server = server.clone();
-                ringbolt::spawn(async move { read_some(&server, 100, "first read").await })
-            };
-            // The read is waiting on the empty socket when the bytes come.
-            ringbolt::time::sleep(Duration::from_millis(20)).await;
-            let (res, _) = client.write_all(vec![7u8; 200]).await;
-            res.unwrap();
-            let got = first.await.unwrap();
+            let server = Arc::new(server);
+            let got = read_while_waiting(&client, &server, 100, vec![7u8; 200]).await;
             assert_eq!(got.len(), 100, "{driver:?}");
             let rest = read_some(&server, 100, &format!("{driver:?}: second read")).await;
             assert_eq!(rest, vec![7u8; 100], "{driver:?}");
@@ -58,16 +70,10 @@ fn bytes_reported_while_no_read_waits_reach_the_next_read() {
     for (driver, rt) in common::runtimes(|b| b) {
         rt.block_on(async {
             let (client, server) = common::connected_pair().await;
-            let server = std::sync::Arc::new(server);
+            let server = Arc::new(server);
             for round in 0..5u8 {
-                let read = {
-                    let server = server.clone();
-                    ringbolt::spawn(async move { read_some(&server, 4096, "short read").await })
-                };
-                ringbolt::time::sleep(Duration::from_millis(5)).await;
-                let (res, _) = client.write_all(vec![round; 10]).await;
-                res.unwrap();
-                assert_eq!(read.await.unwrap(), vec![round; 10], "{driver:?}");
+                let got = read_while_waiting(&client, &server, 4096, vec![round; 10]).await;
+                assert_eq!(got, vec![round; 10], "{driver:?}");
                 // Drained. These bytes are reported while nobody reads.
                 let (res, _) = client.write_all(vec![round + 100; 10]).await;
                 res.unwrap();
@@ -88,12 +94,14 @@ fn the_end_of_the_stream_behind_a_short_read_reaches_the_next_read() {
     for (driver, rt) in common::runtimes(|b| b) {
         rt.block_on(async {
             let (client, server) = common::connected_pair().await;
-            let server = std::sync::Arc::new(server);
+            let server = Arc::new(server);
+            // The shutdown follows the bytes before the worker waits, so
+            // one report carries both.
             let read = {
                 let server = server.clone();
                 ringbolt::spawn(async move { read_some(&server, 4096, "last bytes").await })
             };
-            ringbolt::time::sleep(Duration::from_millis(5)).await;
+            ringbolt::time::sleep(Duration::from_millis(10)).await;
             let (res, _) = client.write_all(b"last".to_vec()).await;
             res.unwrap();
             client.shutdown(std::net::Shutdown::Write).await.unwrap();

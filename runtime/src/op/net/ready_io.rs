@@ -120,3 +120,72 @@ pub(crate) async fn send_ready<B: IoBuf>(
     let res = drive_ready(&mut send).await;
     (res, send.buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Builder, Driver};
+
+    /// A TCP-style receive (`tcp: true`) that counts its `recv(2)` calls.
+    struct Counted<'a> {
+        recv: ReadyRecv<'a, Vec<u8>>,
+        calls: &'a Cell<usize>,
+    }
+
+    impl Attempt for Counted<'_> {
+        fn attempt(&mut self) -> io::Result<u32> {
+            self.calls.set(self.calls.get() + 1);
+            self.recv.buf.clear();
+            self.recv.attempt()
+        }
+        fn readiness(&self) -> Option<(&SharedFd, u32)> {
+            self.recv.readiness()
+        }
+        fn tcp_receive_len(&self) -> Option<usize> {
+            self.recv.tcp_receive_len()
+        }
+    }
+
+    #[test]
+    fn after_a_short_receive_the_next_waits_without_a_call() {
+        let rt = Builder::new().driver(Driver::ThreadPool).build().unwrap();
+        rt.block_on(async {
+            let (a, mut peer) = UnixStream::pair().unwrap();
+            let fd = SharedFd::new(OwnedFd::from(a));
+            let calls = Cell::new(0);
+            let mut c = Counted {
+                recv: ReadyRecv {
+                    fd: &fd,
+                    buf: Vec::with_capacity(100),
+                    tcp: true,
+                },
+                calls: &calls,
+            };
+            // Nothing yet: one call (EAGAIN) registers the socket and waits.
+            let writer = std::thread::spawn({
+                let mut peer = peer.try_clone().unwrap();
+                move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    peer.write_all(b"abc").unwrap();
+                }
+            });
+            assert_eq!(drive_ready(&mut c).await.unwrap(), 3);
+            writer.join().unwrap();
+            assert_eq!(calls.get(), 2, "EAGAIN, then the 3 bytes");
+            // 3 of 100: drained. The next receive waits with no call.
+            let waited = crate::time::timeout(Duration::from_millis(30), drive_ready(&mut c)).await;
+            assert!(waited.is_err(), "nothing was sent");
+            assert_eq!(calls.get(), 2, "a call was made on a drained socket");
+            // New bytes are reported, and the receive after the report calls.
+            peer.write_all(b"de").unwrap();
+            assert_eq!(drive_ready(&mut c).await.unwrap(), 2);
+            assert_eq!(calls.get(), 3);
+        });
+    }
+}
