@@ -64,10 +64,11 @@ mod files;
 mod lifecycle;
 mod pool;
 mod readiness;
+mod ring_fd;
 mod setup;
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -96,6 +97,10 @@ const TIMEOUT_KEY: u64 = u64::MAX - 2;
 
 /// The ring of one worker and the slab of its in-flight operations.
 pub(crate) struct Driver {
+    /// How enters name the ring (its registered index when the kernel has
+    /// registered rings). Declared before `ring` so that it drops first:
+    /// undoing the registration needs the ring's descriptor still open.
+    ring_fd: ring_fd::RingFd,
     ring: IoUring,
     ops: Slab<Lifecycle>,
     /// Ops in the slab whose CQE has not arrived yet.
@@ -160,10 +165,9 @@ impl Driver {
         metrics: Arc<WorkerMetrics>,
     ) -> io::Result<Driver> {
         let (ring, features) = setup::build_ring(cfg)?;
-        // Registering the ring fd saves an fd lookup on every enter; it is an
-        // optimisation only, so a kernel without it is fine.
-        let _ = ring.submitter().register_ring_fd();
+        let ring_fd = ring_fd::RingFd::register(ring.as_raw_fd());
         let mut driver = Driver {
+            ring_fd,
             ring,
             ops: Slab::with_capacity(cfg.sq_entries as usize),
             in_flight: 0,
@@ -353,7 +357,6 @@ impl Driver {
     fn enter_raw(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
         let to_submit = self.ring.submission().len() as u32;
         self.metrics.counters.ring_enters.inc();
-        let submitter = self.ring.submitter();
         let flags = EnterFlags::GETEVENTS.bits();
         let res = match timeout {
             Some(t) if min_complete > 0 && self.features.ext_arg => {
@@ -363,7 +366,7 @@ impl Driver {
                 // SubmitArgs is repr(transparent) over it) that lives across
                 // the call; EXT_ARG tells the kernel to read it as such.
                 unsafe {
-                    submitter.enter(
+                    self.ring_fd.enter(
                         to_submit,
                         min_complete,
                         flags | EnterFlags::EXT_ARG.bits(),
@@ -372,7 +375,10 @@ impl Driver {
                 }
             }
             // SAFETY: no argument pointer is passed; flags are plain GETEVENTS.
-            _ => unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) },
+            _ => unsafe {
+                self.ring_fd
+                    .enter::<libc::sigset_t>(to_submit, min_complete, flags, None)
+            },
         };
         res.map(|_| ())
     }
