@@ -31,7 +31,7 @@ impl<T: OpCode> BlockingJob<T> {
         let meta = crate::task::TaskMeta::new(None, std::panic::Location::caller());
         let data = Arc::new(Mutex::new(Some(data)));
         let slot = data.clone();
-        let handle = worker.blocking.spawn(
+        let handle = worker.blocking.spawn_op(
             move || {
                 let data = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
                 let mut done = Done { data, result: None };

@@ -32,9 +32,16 @@ use workers::{Spec, WorkerThread};
 ///
 /// The runtime is `!Send`: worker 0's ring belongs to this thread
 /// (io_uring's SINGLE_ISSUER). Tasks and I/O types are `Send`, and wakers
-/// work from any thread. A task stays on the worker it was spawned on. Dropping the runtime cancels every task, waits for the kernel to
-/// finish their in-flight operations (so no buffer is freed while the
-/// kernel may write it), cancels blocking jobs not started yet, and returns.
+/// work from any thread. A task stays on the worker it was spawned on.
+///
+/// Dropping the runtime cancels every task, waits for the kernel to finish
+/// their in-flight operations (so no buffer is freed while the kernel may
+/// write it), cancels blocking jobs not started yet, waits for the
+/// [`spawn_blocking`](crate::spawn_blocking) closures that are running (as
+/// tokio's runtime and asyncio's default executor do, so that what they
+/// write is written when the drop returns), and returns.
+/// [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that last wait
+/// and [`shutdown_background`](Runtime::shutdown_background) skips it.
 #[derive(Debug)]
 pub struct Runtime {
     worker: Rc<Worker>,
@@ -42,6 +49,9 @@ pub struct Runtime {
     placement: Arc<Placement>,
     blocking: Arc<BlockingPool>,
     kind: Driver,
+    /// How long the drop waits for running `spawn_blocking` closures
+    /// (`None`: until they return).
+    blocking_wait: Option<Duration>,
 }
 
 impl Runtime {
@@ -135,6 +145,7 @@ impl Runtime {
             placement,
             blocking,
             kind,
+            blocking_wait: None,
         })
     }
 
@@ -173,6 +184,41 @@ impl Runtime {
     /// [`Driver::ThreadPool`] (never `Auto`).
     pub fn driver_kind(&self) -> Driver {
         self.kind
+    }
+
+    /// Shuts the runtime down as its drop does, but waits at most `limit`
+    /// for the [`spawn_blocking`](crate::spawn_blocking) closures that are
+    /// running; those still running then go on on their own threads (they
+    /// cannot be interrupted). The wait for the kernel's in-flight
+    /// operations is not shortened: that one keeps memory safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = ringbolt_runtime::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     // A closure that outlives the program's interest in it.
+    ///     drop(ringbolt_runtime::spawn_blocking(|| {
+    ///         std::thread::sleep(Duration::from_secs(5))
+    ///     }));
+    ///     ringbolt_runtime::time::sleep(Duration::from_millis(20)).await;
+    /// });
+    /// let t = Instant::now();
+    /// rt.shutdown_timeout(Duration::from_millis(50));
+    /// assert!(t.elapsed() < Duration::from_secs(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, limit: Duration) {
+        self.blocking_wait = Some(limit);
+    }
+
+    /// Shuts the runtime down as its drop does, without waiting for the
+    /// [`spawn_blocking`](crate::spawn_blocking) closures that are running;
+    /// they go on on their own threads.
+    pub fn shutdown_background(mut self) {
+        self.blocking_wait = Some(Duration::ZERO);
     }
 
     /// Runs `future` to completion on this thread, together with every task
@@ -348,6 +394,12 @@ impl Drop for Runtime {
         let _guard = context::enter(self.worker.clone());
         self.worker.shutdown();
         self.blocking.shutdown();
+        if !self.blocking.wait_for_closures(self.blocking_wait) {
+            tracing::warn!(
+                "ringbolt: the runtime shut down while spawn_blocking closures still ran; \
+                 they go on on their own threads"
+            );
+        }
     }
 }
 
