@@ -209,3 +209,34 @@ fn buffers_of_2_gib_and_more_move_part_instead_of_failing() {
         assert!(got > 0 && buf.iter().all(|&b| b == 0));
     });
 }
+
+#[test]
+fn unix_connect_to_a_full_backlog_is_resource_busy_with_the_kernel_error() {
+    use std::os::fd::AsRawFd;
+    // The readiness path's connect (the thread-pool driver): a Unix
+    // listener whose backlog is full refuses at once (EAGAIN), and there is
+    // no readiness to wait for, so the connect returns, as tokio's does.
+    let rt = ringbolt::Builder::new()
+        .driver(ringbolt::Driver::ThreadPool)
+        .build()
+        .unwrap();
+    let dir = TempDir::new("backlog");
+    let path = dir.0.join("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // Listening again sets the backlog: 0 takes one connection, no more.
+    // SAFETY: a valid listening socket; listen has no memory arguments.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    rt.block_on(async {
+        let first = UnixStream::connect(&path).await.unwrap();
+        let err = UnixStream::connect(&path).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ResourceBusy, "{err}");
+        assert!(err.to_string().contains("backlog is full"), "{err}");
+        let source = err
+            .get_ref()
+            .and_then(|e| e.source())
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the kernel's error as the source");
+        assert_eq!(source.raw_os_error(), Some(libc::EAGAIN));
+        drop(first);
+    });
+}

@@ -104,12 +104,33 @@ unsafe impl OpCode for Connect {
                 self.in_progress = true;
                 Err(io::ErrorKind::WouldBlock.into())
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!("ringbolt: connect: the listener's backlog is full ({e})"),
-            )),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(io::Error::new(io::ErrorKind::ResourceBusy, BacklogFull(e)))
+            }
             res => res,
         }
+    }
+}
+
+/// A Unix connect's `EAGAIN`: the listener's backlog is full. Returned
+/// as `ResourceBusy`, since `WouldBlock` out of an async call would read as
+/// "poll again"; the kernel's error stays reachable as the source.
+#[derive(Debug)]
+struct BacklogFull(io::Error);
+
+impl std::fmt::Display for BacklogFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ringbolt: connect: the listener's backlog is full ({})",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BacklogFull {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
 }
 
