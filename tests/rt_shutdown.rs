@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{open_fds, pipe, TrackedBuf};
+use common::{open_fds, pipe, Logged, TrackedBuf};
 use ringbolt::op::{Op, Read};
 use ringbolt::{Builder, Runtime, SharedFd};
 
@@ -105,28 +105,43 @@ fn runtime_drop_waits_for_running_blocking_closures() {
 #[test]
 fn shutdown_timeout_bounds_the_wait_and_background_skips_it() {
     let _serial = common::serial();
-    let rt = Runtime::new().unwrap();
-    let state = running_closure(&rt, Duration::from_secs(3));
-    let t = Instant::now();
-    rt.shutdown_timeout(Duration::from_millis(100));
-    let took = t.elapsed();
-    assert!(took >= Duration::from_millis(100), "waited {took:?}");
-    assert!(took < Duration::from_secs(2), "waited {took:?}");
-    assert_eq!(
-        state.load(Ordering::SeqCst),
-        1,
-        "still running on its thread"
+    let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+    tracing::subscriber::with_default(Logged::warnings(&warnings), || {
+        let rt = Runtime::new().unwrap();
+        let state = running_closure(&rt, Duration::from_secs(3));
+        let t = Instant::now();
+        rt.shutdown_timeout(Duration::from_millis(100));
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(100), "waited {took:?}");
+        assert!(took < Duration::from_secs(2), "waited {took:?}");
+        assert_eq!(
+            state.load(Ordering::SeqCst),
+            1,
+            "still running on its thread"
+        );
+    });
+    let said = std::mem::take(&mut *warnings.lock().unwrap());
+    assert!(
+        said.iter().any(|w| w.contains("shutdown_timeout")),
+        "a limit that passed is reported: {said:?}"
     );
 
-    let rt = Runtime::new().unwrap();
-    let state = running_closure(&rt, Duration::from_secs(3));
-    let t = Instant::now();
-    rt.shutdown_background();
-    assert!(t.elapsed() < Duration::from_secs(2));
-    assert_eq!(
-        state.load(Ordering::SeqCst),
-        1,
-        "still running on its thread"
+    tracing::subscriber::with_default(Logged::warnings(&warnings), || {
+        let rt = Runtime::new().unwrap();
+        let state = running_closure(&rt, Duration::from_secs(3));
+        let t = Instant::now();
+        rt.shutdown_background();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            state.load(Ordering::SeqCst),
+            1,
+            "still running on its thread"
+        );
+    });
+    let said = warnings.lock().unwrap();
+    assert!(
+        !said.iter().any(|w| w.contains("spawn_blocking")),
+        "not waiting was asked for: {said:?}"
     );
 }
 

@@ -49,9 +49,21 @@ pub struct Runtime {
     placement: Arc<Placement>,
     blocking: Arc<BlockingPool>,
     kind: Driver,
-    /// How long the drop waits for running `spawn_blocking` closures
-    /// (`None`: until they return).
-    blocking_wait: Option<Duration>,
+    /// How the drop waits for running `spawn_blocking` closures.
+    blocking_wait: BlockingWait,
+}
+
+/// How a runtime's shutdown waits for the `spawn_blocking` closures that
+/// are running.
+#[derive(Debug, Clone, Copy)]
+enum BlockingWait {
+    /// Until they return (the drop).
+    Whole,
+    /// At most this long, with a warning if some still run
+    /// ([`Runtime::shutdown_timeout`]).
+    UpTo(Duration),
+    /// Not at all ([`Runtime::shutdown_background`]).
+    No,
 }
 
 impl Runtime {
@@ -145,7 +157,7 @@ impl Runtime {
             placement,
             blocking,
             kind,
-            blocking_wait: None,
+            blocking_wait: BlockingWait::Whole,
         })
     }
 
@@ -211,14 +223,14 @@ impl Runtime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown_timeout(mut self, limit: Duration) {
-        self.blocking_wait = Some(limit);
+        self.blocking_wait = BlockingWait::UpTo(limit);
     }
 
     /// Shuts the runtime down as its drop does, without waiting for the
     /// [`spawn_blocking`](crate::spawn_blocking) closures that are running;
     /// they go on on their own threads.
     pub fn shutdown_background(mut self) {
-        self.blocking_wait = Some(Duration::ZERO);
+        self.blocking_wait = BlockingWait::No;
     }
 
     /// Runs `future` to completion on this thread, together with every task
@@ -394,11 +406,19 @@ impl Drop for Runtime {
         let _guard = context::enter(self.worker.clone());
         self.worker.shutdown();
         self.blocking.shutdown();
-        if !self.blocking.wait_for_closures(self.blocking_wait) {
-            tracing::warn!(
-                "ringbolt: the runtime shut down while spawn_blocking closures still ran; \
-                 they go on on their own threads"
-            );
+        match self.blocking_wait {
+            BlockingWait::Whole => {
+                self.blocking.wait_for_closures(None);
+            }
+            BlockingWait::UpTo(limit) => {
+                if !self.blocking.wait_for_closures(Some(limit)) {
+                    tracing::warn!(
+                        "ringbolt: shutdown_timeout({limit:?}) passed while spawn_blocking \
+                         closures still ran; they go on on their own threads"
+                    );
+                }
+            }
+            BlockingWait::No => {}
         }
     }
 }
